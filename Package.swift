@@ -1,0 +1,46 @@
+// swift-tools-version: 6.1
+// Grain — detecting AI-generated images as anomalies against the low-level statistics of real photographs.
+// The module graph follows ../shared/DESIGN.md §2: a layer imports only layers below it.
+import PackageDescription
+
+let package = Package(
+    name: "Grain",
+    products: [
+        .library(name: "Tensor", targets: ["Tensor"]),
+        .library(name: "Imaging", targets: ["Imaging"]),
+        .library(name: "NN", targets: ["NN"]),
+        .library(name: "Diffusion", targets: ["Diffusion"]),
+        .library(name: "Pretext", targets: ["Pretext"]),
+        .library(name: "OneClass", targets: ["OneClass"]),
+        .executable(name: "grain", targets: ["grain"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "COpenBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+        .systemLibrary(
+            name: "CLAPACKE",
+            pkgConfig: "lapacke",
+            providers: [.apt(["liblapacke-dev"])]
+        ),
+        .target(name: "Tensor", dependencies: ["COpenBLAS", "CLAPACKE"]),
+        .target(name: "Imaging", dependencies: ["Tensor"]),
+        .target(name: "NN", dependencies: ["Tensor"]),
+        .target(name: "Diffusion", dependencies: ["NN", "Tensor"]),
+        .target(name: "Pretext", dependencies: ["Diffusion", "NN", "Imaging", "Tensor"]),
+        .target(name: "OneClass", dependencies: ["Pretext", "NN", "Imaging", "Tensor"]),
+        .executableTarget(
+            name: "grain",
+            dependencies: [
+                "Tensor", "Imaging", "NN", "Diffusion", "Pretext", "OneClass",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
+    ]
+)

@@ -1,0 +1,56 @@
+/// A seeded, reproducible pseudo-random generator: xoshiro256** (Blackman & Vigna, 2018) with
+/// its 256-bit state filled from the seed by SplitMix64, as its authors recommend.
+///
+/// Grain never draws from a global generator: every function that needs randomness takes one
+/// `inout` (`some RandomNumberGenerator`), so a seed fixes every result. The same seed gives the
+/// same sequence on every platform. It does not reproduce PyTorch's Mersenne Twister streams.
+public struct RandomGenerator: RandomNumberGenerator, Sendable {
+    private var state: (UInt64, UInt64, UInt64, UInt64)
+
+    /// Creates a generator whose sequence is fixed by `seed`.
+    public init(seed: UInt64) {
+        var s = seed
+        func splitMix() -> UInt64 {
+            s &+= 0x9E37_79B9_7F4A_7C15
+            var z = s
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+        state = (splitMix(), splitMix(), splitMix(), splitMix())
+    }
+
+    /// The next 64 random bits.
+    public mutating func next() -> UInt64 {
+        let result = rotate(state.1 &* 5, 7) &* 9
+        let t = state.1 << 17
+        state.2 ^= state.0
+        state.3 ^= state.1
+        state.1 ^= state.2
+        state.0 ^= state.3
+        state.2 ^= t
+        state.3 = rotate(state.3, 45)
+        return result
+    }
+
+    private func rotate(_ x: UInt64, _ k: UInt64) -> UInt64 { (x << k) | (x >> (64 - k)) }
+}
+
+extension RandomNumberGenerator {
+    /// A uniform `Double` in `[0, 1)` from the top 53 bits.
+    @inlinable public mutating func nextUnitDouble() -> Double {
+        Double(next() >> 11) * 0x1.0p-53
+    }
+
+    /// A standard normal `Double` by the Box–Muller transform (one of the pair is used).
+    @inlinable public mutating func nextStandardNormal() -> Double {
+        var u1 = nextUnitDouble()
+        while u1 == 0 { u1 = nextUnitDouble() }
+        let u2 = nextUnitDouble()
+        return (-2 * _log(u1)).squareRoot() * _cos(2 * Double.pi * u2)
+    }
+}
+
+import Foundation
+@usableFromInline func _log(_ x: Double) -> Double { Foundation.log(x) }
+@usableFromInline func _cos(_ x: Double) -> Double { Foundation.cos(x) }

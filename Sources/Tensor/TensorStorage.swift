@@ -1,0 +1,39 @@
+/// The buffer behind one or more ``Tensor`` values: a 64-byte-aligned block of `Float`.
+///
+/// `Tensor` owns its storage copy-on-write: several tensors may share one storage, and the first
+/// mutation through a shared one copies it. Kernels reach the memory through
+/// ``Tensor/withUnsafeBufferPointer(_:)`` and ``Tensor/withUnsafeMutableBufferPointer(_:)``.
+public final class TensorStorage: @unchecked Sendable {
+    /// The first element.
+    public let baseAddress: UnsafeMutablePointer<Float>
+    /// The number of elements.
+    public let count: Int
+
+    /// Allocates `count` uninitialised elements.
+    public init(uninitializedCount count: Int) {
+        precondition(count >= 0, "TensorStorage: negative element count \(count)")
+        let bytes = max(count, 1) * MemoryLayout<Float>.stride
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+        baseAddress = raw.bindMemory(to: Float.self, capacity: max(count, 1))
+        self.count = count
+    }
+
+    /// Allocates `count` elements, each set to `value`.
+    public convenience init(repeating value: Float, count: Int) {
+        self.init(uninitializedCount: count)
+        baseAddress.initialize(repeating: value, count: count)
+    }
+
+    /// Allocates a copy of `source`.
+    public convenience init(copying source: UnsafeBufferPointer<Float>) {
+        self.init(uninitializedCount: source.count)
+        if let base = source.baseAddress { baseAddress.initialize(from: base, count: source.count) }
+    }
+
+    deinit { UnsafeMutableRawPointer(baseAddress).deallocate() }
+
+    /// The elements as a buffer.
+    @inlinable public var buffer: UnsafeMutableBufferPointer<Float> {
+        UnsafeMutableBufferPointer(start: baseAddress, count: count)
+    }
+}
