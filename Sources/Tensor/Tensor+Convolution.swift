@@ -67,6 +67,40 @@ extension Tensor {
         return Swift.max(1, Swift.min(geometry.outputHeight, convolutionColumnBudget / rowCost))
     }
 
+    // MARK: Row helpers
+
+    /// `y[i·yStride] += a · x[i·xStride]` for `i < count`; the unit-stride case vectorises.
+    @inline(__always)
+    static func addScaled(_ a: Float, _ x: UnsafePointer<Float>, stride xStride: Int,
+                          into y: UnsafeMutablePointer<Float>, stride yStride: Int, count: Int) {
+        guard count > 0 else { return }
+        if xStride == 1 && yStride == 1 {
+            for i in 0..<count { y[i] += a * x[i] }
+        } else {
+            var i = 0, xi = 0, yi = 0
+            while i < count { y[yi] += a * x[xi]; i &+= 1; xi &+= xStride; yi &+= yStride }
+        }
+    }
+
+    /// `Σ a[i] · b[i·bStride]` for `i < count`, with SIMD accumulators when `bStride == 1`.
+    @inline(__always)
+    static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, stride bStride: Int, count: Int) -> Float {
+        guard count > 0 else { return 0 }
+        var i = 0, s: Float = 0
+        if bStride == 1 {
+            var accumulator = SIMD8<Float>()
+            let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b)
+            while i &+ 8 <= count {
+                accumulator += ra.loadUnaligned(fromByteOffset: i &* 4, as: SIMD8<Float>.self)
+                    * rb.loadUnaligned(fromByteOffset: i &* 4, as: SIMD8<Float>.self)
+                i &+= 8
+            }
+            s = accumulator.sum()
+        }
+        while i < count { s += a[i] * b[i &* bStride]; i &+= 1 }
+        return s
+    }
+
     // MARK: im2col / col2im
 
     /// Writes the column matrix of one image and group for output rows `rowStart..<rowEnd`:
@@ -132,8 +166,7 @@ extension Tensor {
                             let iy = oy &* sY &- pY &+ ky &* dY
                             if iy >= 0 && iy < H {
                                 let row = channel + iy &* W
-                                var ox = lo, ix = lo &* sX &+ offsetX
-                                while ox < hi { row[ix] += src[ox]; ox &+= 1; ix &+= sX }
+                                addScaled(1, src + lo, stride: 1, into: row + (lo &* sX &+ offsetX), stride: sX, count: hi &- lo)
                             }
                             src += Wo
                         }
@@ -289,8 +322,7 @@ extension Tensor {
                             let iy = oy &* sY &- g.paddingY &+ ky &* g.dilationY
                             if iy < 0 || iy >= H { continue }
                             let row = x + iy &* W, yRow = y + oy &* Wo
-                            var ox = lo, ix = lo &* sX &+ offsetX
-                            while ox < hi { yRow[ox] += w * row[ix]; ox &+= 1; ix &+= sX }
+                            addScaled(w, row + (lo &* sX &+ offsetX), stride: sX, into: yRow + lo, stride: 1, count: hi &- lo)
                         }
                     }
                 }
@@ -325,8 +357,7 @@ extension Tensor {
                                 let iy = oy &* sY &- g.paddingY &+ ky &* g.dilationY
                                 if iy < 0 || iy >= H { continue }
                                 let row = dx + iy &* W, dyRow = dy + oy &* Wo
-                                var ox = lo, ix = lo &* sX &+ offsetX
-                                while ox < hi { row[ix] += w * dyRow[ox]; ox &+= 1; ix &+= sX }
+                                addScaled(w, dyRow + lo, stride: 1, into: row + (lo &* sX &+ offsetX), stride: sX, count: hi &- lo)
                             }
                         }
                     }
@@ -359,10 +390,7 @@ extension Tensor {
                                 let iy = oy &* sY &- g.paddingY &+ ky &* g.dilationY
                                 if iy < 0 || iy >= H { continue }
                                 let row = x + iy &* W, dyRow = dy + oy &* Wo
-                                var s: Float = 0
-                                var ox = lo, ix = lo &* sX &+ offsetX
-                                while ox < hi { s += dyRow[ox] * row[ix]; ox &+= 1; ix &+= sX }
-                                total += s
+                                total += dot(dyRow + lo, row + (lo &* sX &+ offsetX), stride: sX, count: hi &- lo)
                             }
                         }
                         out.pointer[o &* kH &* kW &+ ky &* kW &+ kx] = total
