@@ -1,0 +1,677 @@
+// 2-D convolution and transposed convolution (NCHW, PyTorch weight layouts).
+//
+// Every kernel works on a `ConvolutionGeometry`, the sizes of one convolution from its input
+// `[N, C, H, W]` to its output `[N, O, Ho, Wo]`. Three raw kernels cover both ops:
+//   forward          y = conv(x, w)          im2col + one sgemm per image, group and row tile
+//   input gradient   dx = convᵀ(dy, w)       sgemm + col2im
+//   weight gradient  dw = dy · colsᵀ         im2col + sgemm
+// A transposed convolution is the input gradient of the convolution it transposes, so its
+// forward is the input-gradient kernel and its backward the forward and weight-gradient kernels.
+// Depthwise convolutions (one input channel per group) use direct loops instead of tiny sgemms,
+// and 1×1 stride-1 unpadded ones skip im2col (the image itself is the column matrix).
+// The naive loops `referenceConv2d` and `referenceConvTranspose2d` are kept for tests and
+// benchmarks.
+
+/// The sizes of a 2-D convolution from `[batch, inputChannels, inputHeight, inputWidth]` to
+/// `[batch, outputChannels, outputHeight, outputWidth]` with an
+/// `[outputChannels, inputChannels / groups, kernelHeight, kernelWidth]` weight.
+struct ConvolutionGeometry {
+    let batch: Int
+    let inputChannels: Int, inputHeight: Int, inputWidth: Int
+    let outputChannels: Int, outputHeight: Int, outputWidth: Int
+    let kernelHeight: Int, kernelWidth: Int
+    let strideY: Int, strideX: Int
+    let paddingY: Int, paddingX: Int
+    let dilationY: Int, dilationX: Int
+    let groups: Int
+
+    /// Input channels per group (`C / groups`).
+    var groupInputChannels: Int { inputChannels / groups }
+    /// Output channels per group (`O / groups`).
+    var groupOutputChannels: Int { outputChannels / groups }
+    /// Rows of the column matrix of one group: `C / groups · kH · kW`.
+    var patchSize: Int { groupInputChannels &* kernelHeight &* kernelWidth }
+    var inputPlane: Int { inputHeight &* inputWidth }
+    var outputPlane: Int { outputHeight &* outputWidth }
+    /// A 1×1, stride-1, unpadded convolution: the input planes are the column matrix.
+    var isPointwise: Bool {
+        kernelHeight == 1 && kernelWidth == 1 && strideY == 1 && strideX == 1 && paddingY == 0 && paddingX == 0
+    }
+    /// One input channel per group (and more than one group): computed with direct loops.
+    var isDepthwise: Bool { groups > 1 && groups == inputChannels }
+
+    /// The output extent of a convolution along one axis, as PyTorch's `conv2d`.
+    static func outputSize(_ input: Int, kernel: Int, stride: Int, padding: Int, dilation: Int) -> Int {
+        (input + 2 * padding - dilation * (kernel - 1) - 1) / stride + 1
+    }
+
+    /// The output positions `lo..<hi` (of `count`) whose input coordinate `o · stride + offset`
+    /// falls inside `0..<size`.
+    @inline(__always)
+    static func validRange(offset: Int, stride: Int, size: Int, count: Int) -> (Int, Int) {
+        let lo = offset >= 0 ? 0 : (stride - offset - 1) / stride
+        let last = size - 1 - offset
+        let hi = last < 0 ? 0 : Swift.min(count, last / stride + 1)
+        return (Swift.min(lo, hi), hi)
+    }
+}
+
+extension Tensor {
+    /// The largest column matrix (in floats) built at once; larger images are tiled over output
+    /// rows. 4 Mi floats (16 MB) keeps a 320-channel 3×3 convolution at 32×32 in a single sgemm.
+    static let convolutionColumnBudget = 1 << 22
+
+    /// Output rows per column tile for `geometry`.
+    static func convolutionTileRows(_ geometry: ConvolutionGeometry) -> Int {
+        let rowCost = Swift.max(1, geometry.patchSize &* geometry.outputWidth)
+        return Swift.max(1, Swift.min(geometry.outputHeight, convolutionColumnBudget / rowCost))
+    }
+
+    // MARK: Row helpers
+
+    /// `y[i·yStride] += a · x[i·xStride]` for `i < count`; the unit-stride case vectorises.
+    @inline(__always)
+    static func addScaled(_ a: Float, _ x: UnsafePointer<Float>, stride xStride: Int,
+                          into y: UnsafeMutablePointer<Float>, stride yStride: Int, count: Int) {
+        guard count > 0 else { return }
+        if xStride == 1 && yStride == 1 {
+            for i in 0..<count { y[i] += a * x[i] }
+        } else {
+            var i = 0, xi = 0, yi = 0
+            while i < count { y[yi] += a * x[xi]; i &+= 1; xi &+= xStride; yi &+= yStride }
+        }
+    }
+
+    /// `Σ a[i] · b[i·bStride]` for `i < count`, with SIMD accumulators when `bStride == 1`.
+    @inline(__always)
+    static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, stride bStride: Int, count: Int) -> Float {
+        guard count > 0 else { return 0 }
+        var i = 0, s: Float = 0
+        if bStride == 1 {
+            var accumulator = SIMD8<Float>()
+            let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b)
+            while i &+ 8 <= count {
+                accumulator += ra.loadUnaligned(fromByteOffset: i &* 4, as: SIMD8<Float>.self)
+                    * rb.loadUnaligned(fromByteOffset: i &* 4, as: SIMD8<Float>.self)
+                i &+= 8
+            }
+            s = accumulator.sum()
+        }
+        while i < count { s += a[i] * b[i &* bStride]; i &+= 1 }
+        return s
+    }
+
+    // MARK: im2col / col2im
+
+    /// Writes the column matrix of one image and group for output rows `rowStart..<rowEnd`:
+    /// `columns[(c·kH + ky)·kW + kx, (oy − rowStart)·Wo + ox] = x[c, oy·sY − pY + ky·dY, ox·sX − pX + kx·dX]`
+    /// (zero outside the image). `input` points at the group's first channel.
+    static func im2col(_ input: UnsafePointer<Float>, _ g: ConvolutionGeometry, rowStart: Int, rowEnd: Int,
+                       into columns: UnsafeMutablePointer<Float>) {
+        let kH = g.kernelHeight, kW = g.kernelWidth, H = g.inputHeight, W = g.inputWidth, Wo = g.outputWidth
+        let sY = g.strideY, sX = g.strideX, pY = g.paddingY, dY = g.dilationY
+        let tileColumns = (rowEnd - rowStart) &* Wo
+        let rows = g.patchSize, kernelArea = kH &* kW, plane = g.inputPlane
+        let out = SendablePointer(columns)
+        Parallel.forRanges(rows, minimumChunk: Swift.max(1, (1 << 15) / Swift.max(tileColumns, 1))) { start, end in
+            for k in start..<end {
+                let c = k / kernelArea, r = k &- c &* kernelArea
+                let ky = r / kW, kx = r &- ky &* kW
+                let channel = input + c &* plane
+                let offsetX = kx &* g.dilationX &- g.paddingX
+                let (lo, hi) = ConvolutionGeometry.validRange(offset: offsetX, stride: sX, size: W, count: Wo)
+                var dst = out.pointer + k &* tileColumns
+                for oy in rowStart..<rowEnd {
+                    let iy = oy &* sY &- pY &+ ky &* dY
+                    if iy < 0 || iy >= H || lo >= hi {
+                        dst.update(repeating: 0, count: Wo)
+                    } else {
+                        if lo > 0 { dst.update(repeating: 0, count: lo) }
+                        let row = channel + iy &* W
+                        if sX == 1 {
+                            (dst + lo).update(from: row + (lo &+ offsetX), count: hi &- lo)
+                        } else {
+                            var ox = lo, ix = lo &* sX &+ offsetX
+                            while ox < hi { dst[ox] = row[ix]; ox &+= 1; ix &+= sX }
+                        }
+                        if hi < Wo { (dst + hi).update(repeating: 0, count: Wo &- hi) }
+                    }
+                    dst += Wo
+                }
+            }
+        }
+    }
+
+    /// The adjoint of ``im2col``: adds every column entry back onto the input position it was
+    /// read from. `input` points at the group's first channel and accumulates.
+    static func col2im(_ columns: UnsafePointer<Float>, _ g: ConvolutionGeometry, rowStart: Int, rowEnd: Int,
+                       into input: UnsafeMutablePointer<Float>) {
+        let kH = g.kernelHeight, kW = g.kernelWidth, H = g.inputHeight, W = g.inputWidth, Wo = g.outputWidth
+        let sY = g.strideY, sX = g.strideX, pY = g.paddingY, dY = g.dilationY
+        let tileColumns = (rowEnd - rowStart) &* Wo
+        let kernelArea = kH &* kW, plane = g.inputPlane
+        let out = SendablePointer(input)
+        // Split over channels: the kernel offsets of one channel all write into its plane.
+        let grain = Swift.max(1, (1 << 15) / Swift.max(tileColumns &* kernelArea, 1))
+        Parallel.forRanges(g.groupInputChannels, minimumChunk: grain) { start, end in
+            for c in start..<end {
+                let channel = out.pointer + c &* plane
+                for ky in 0..<kH {
+                    for kx in 0..<kW {
+                        let k = c &* kernelArea &+ ky &* kW &+ kx
+                        let offsetX = kx &* g.dilationX &- g.paddingX
+                        let (lo, hi) = ConvolutionGeometry.validRange(offset: offsetX, stride: sX, size: W, count: Wo)
+                        var src = columns + k &* tileColumns
+                        for oy in rowStart..<rowEnd {
+                            let iy = oy &* sY &- pY &+ ky &* dY
+                            if iy >= 0 && iy < H {
+                                let row = channel + iy &* W
+                                addScaled(1, src + lo, stride: 1, into: row + (lo &* sX &+ offsetX), stride: sX, count: hi &- lo)
+                            }
+                            src += Wo
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    // MARK: Raw kernels
+
+    /// Forward convolution: `output[N, O, Ho, Wo] = conv(input[N, C, H, W], weight) + bias`.
+    static func convolutionForward(_ input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                                   bias: UnsafePointer<Float>?, _ g: ConvolutionGeometry,
+                                   into output: UnsafeMutablePointer<Float>) {
+        if g.isDepthwise {
+            depthwiseForward(input, weight: weight, bias: bias, g, into: output)
+            return
+        }
+        let K = g.patchSize, Cg = g.groupInputChannels, Og = g.groupOutputChannels
+        let inPlane = g.inputPlane, outPlane = g.outputPlane, Wo = g.outputWidth
+        let tileRows = convolutionTileRows(g)
+        let columns = g.isPointwise ? nil : UnsafeMutablePointer<Float>.allocate(capacity: K &* tileRows &* Wo)
+        defer { columns?.deallocate() }
+        for n in 0..<g.batch {
+            for group in 0..<g.groups {
+                let x = input + (n &* g.inputChannels &+ group &* Cg) &* inPlane
+                let y = output + (n &* g.outputChannels &+ group &* Og) &* outPlane
+                let w = weight + group &* Og &* K
+                if let bias {
+                    for o in 0..<Og { (y + o &* outPlane).update(repeating: bias[group &* Og &+ o], count: outPlane) }
+                }
+                let beta: Float = bias == nil ? 0 : 1
+                guard let columns else {
+                    // [Og, Cg] · [Cg, H·W]
+                    gemm(w, transposeA: false, x, transposeB: false, m: Og, n: outPlane, k: Cg, into: y, beta: beta)
+                    continue
+                }
+                var rowStart = 0
+                while rowStart < g.outputHeight {
+                    let rowEnd = Swift.min(g.outputHeight, rowStart + tileRows)
+                    let tileColumns = (rowEnd - rowStart) * Wo
+                    im2col(x, g, rowStart: rowStart, rowEnd: rowEnd, into: columns)
+                    // [Og, K] · [K, tile] into the tile's columns of the [Og, Ho·Wo] output.
+                    gemm(w, transposeA: false, columns, transposeB: false, m: Og, n: tileColumns, k: K,
+                         into: y + rowStart * Wo, beta: beta, ldb: tileColumns, ldc: outPlane)
+                    rowStart = rowEnd
+                }
+            }
+        }
+    }
+
+    /// Input gradient of a convolution: `inputGradient[N, C, H, W] = convᵀ(outputGradient[N, O, Ho, Wo], weight)`.
+    /// Overwrites `inputGradient`.
+    static func convolutionInputGradient(_ outputGradient: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                                         _ g: ConvolutionGeometry, into inputGradient: UnsafeMutablePointer<Float>) {
+        if g.isDepthwise {
+            depthwiseInputGradient(outputGradient, weight: weight, g, into: inputGradient)
+            return
+        }
+        let K = g.patchSize, Cg = g.groupInputChannels, Og = g.groupOutputChannels
+        let inPlane = g.inputPlane, outPlane = g.outputPlane, Wo = g.outputWidth
+        let tileRows = convolutionTileRows(g)
+        let columns = g.isPointwise ? nil : UnsafeMutablePointer<Float>.allocate(capacity: K &* tileRows &* Wo)
+        defer { columns?.deallocate() }
+        if columns != nil { inputGradient.update(repeating: 0, count: g.batch &* g.inputChannels &* inPlane) }
+        for n in 0..<g.batch {
+            for group in 0..<g.groups {
+                let dx = inputGradient + (n &* g.inputChannels &+ group &* Cg) &* inPlane
+                let dy = outputGradient + (n &* g.outputChannels &+ group &* Og) &* outPlane
+                let w = weight + group &* Og &* K
+                guard let columns else {
+                    // [Og, Cg]ᵀ · [Og, H·W]
+                    gemm(w, transposeA: true, dy, transposeB: false, m: Cg, n: outPlane, k: Og, into: dx)
+                    continue
+                }
+                var rowStart = 0
+                while rowStart < g.outputHeight {
+                    let rowEnd = Swift.min(g.outputHeight, rowStart + tileRows)
+                    let tileColumns = (rowEnd - rowStart) * Wo
+                    // [Og, K]ᵀ · [Og, tile] → the tile's column gradient [K, tile].
+                    gemm(w, transposeA: true, dy + rowStart * Wo, transposeB: false, m: K, n: tileColumns, k: Og,
+                         into: columns, lda: K, ldb: outPlane, ldc: tileColumns)
+                    col2im(columns, g, rowStart: rowStart, rowEnd: rowEnd, into: dx)
+                    rowStart = rowEnd
+                }
+            }
+        }
+    }
+
+    /// Weight gradient of a convolution: `weightGradient[O, C/groups, kH, kW] = Σₙ dy · colsᵀ`.
+    /// Overwrites `weightGradient`.
+    static func convolutionWeightGradient(_ input: UnsafePointer<Float>, outputGradient: UnsafePointer<Float>,
+                                          _ g: ConvolutionGeometry, into weightGradient: UnsafeMutablePointer<Float>) {
+        if g.isDepthwise {
+            depthwiseWeightGradient(input, outputGradient: outputGradient, g, into: weightGradient)
+            return
+        }
+        let K = g.patchSize, Cg = g.groupInputChannels, Og = g.groupOutputChannels
+        let inPlane = g.inputPlane, outPlane = g.outputPlane, Wo = g.outputWidth
+        let tileRows = convolutionTileRows(g)
+        let columns = g.isPointwise ? nil : UnsafeMutablePointer<Float>.allocate(capacity: K &* tileRows &* Wo)
+        defer { columns?.deallocate() }
+        weightGradient.update(repeating: 0, count: g.outputChannels &* K)
+        for n in 0..<g.batch {
+            for group in 0..<g.groups {
+                let x = input + (n &* g.inputChannels &+ group &* Cg) &* inPlane
+                let dy = outputGradient + (n &* g.outputChannels &+ group &* Og) &* outPlane
+                let dw = weightGradient + group &* Og &* K
+                guard let columns else {
+                    // [Og, H·W] · [Cg, H·W]ᵀ
+                    gemm(dy, transposeA: false, x, transposeB: true, m: Og, n: Cg, k: outPlane, into: dw, beta: 1)
+                    continue
+                }
+                var rowStart = 0
+                while rowStart < g.outputHeight {
+                    let rowEnd = Swift.min(g.outputHeight, rowStart + tileRows)
+                    let tileColumns = (rowEnd - rowStart) * Wo
+                    im2col(x, g, rowStart: rowStart, rowEnd: rowEnd, into: columns)
+                    // [Og, tile] · [K, tile]ᵀ accumulated into [Og, K].
+                    gemm(dy + rowStart * Wo, transposeA: false, columns, transposeB: true, m: Og, n: K, k: tileColumns,
+                         into: dw, beta: 1, lda: outPlane, ldb: tileColumns, ldc: K)
+                    rowStart = rowEnd
+                }
+            }
+        }
+    }
+
+    // MARK: Depthwise (one input channel per group)
+
+    /// Direct depthwise forward: output channel `o` reads input channel `o / (O / C)`.
+    static func depthwiseForward(_ input: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+                                 _ g: ConvolutionGeometry, into output: UnsafeMutablePointer<Float>) {
+        let C = g.inputChannels, O = g.outputChannels, multiplier = g.groupOutputChannels
+        let H = g.inputHeight, W = g.inputWidth, Ho = g.outputHeight, Wo = g.outputWidth
+        let kH = g.kernelHeight, kW = g.kernelWidth, sY = g.strideY, sX = g.strideX
+        let inPlane = g.inputPlane, outPlane = g.outputPlane
+        let out = SendablePointer(output)
+        let grain = Swift.max(1, (1 << 15) / Swift.max(outPlane &* kH &* kW, 1))
+        Parallel.forRanges(g.batch &* O, minimumChunk: grain) { start, end in
+            for p in start..<end {
+                let n = p / O, o = p &- n &* O, c = o / multiplier
+                let x = input + (n &* C &+ c) &* inPlane
+                let y = out.pointer + p &* outPlane
+                let kernel = weight + o &* kH &* kW
+                y.update(repeating: bias?[o] ?? 0, count: outPlane)
+                for ky in 0..<kH {
+                    for kx in 0..<kW {
+                        let w = kernel[ky &* kW &+ kx]
+                        let offsetX = kx &* g.dilationX &- g.paddingX
+                        let (lo, hi) = ConvolutionGeometry.validRange(offset: offsetX, stride: sX, size: W, count: Wo)
+                        for oy in 0..<Ho {
+                            let iy = oy &* sY &- g.paddingY &+ ky &* g.dilationY
+                            if iy < 0 || iy >= H { continue }
+                            let row = x + iy &* W, yRow = y + oy &* Wo
+                            addScaled(w, row + (lo &* sX &+ offsetX), stride: sX, into: yRow + lo, stride: 1, count: hi &- lo)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Direct depthwise input gradient; each input channel gathers from its `O / C` outputs.
+    static func depthwiseInputGradient(_ outputGradient: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                                       _ g: ConvolutionGeometry, into inputGradient: UnsafeMutablePointer<Float>) {
+        let C = g.inputChannels, O = g.outputChannels, multiplier = g.groupOutputChannels
+        let H = g.inputHeight, W = g.inputWidth, Ho = g.outputHeight, Wo = g.outputWidth
+        let kH = g.kernelHeight, kW = g.kernelWidth, sY = g.strideY, sX = g.strideX
+        let inPlane = g.inputPlane, outPlane = g.outputPlane
+        let out = SendablePointer(inputGradient)
+        let grain = Swift.max(1, (1 << 15) / Swift.max(outPlane &* kH &* kW &* multiplier, 1))
+        Parallel.forRanges(g.batch &* C, minimumChunk: grain) { start, end in
+            for p in start..<end {
+                let n = p / C, c = p &- n &* C
+                let dx = out.pointer + p &* inPlane
+                dx.update(repeating: 0, count: inPlane)
+                for j in 0..<multiplier {
+                    let o = c &* multiplier &+ j
+                    let dy = outputGradient + (n &* O &+ o) &* outPlane
+                    let kernel = weight + o &* kH &* kW
+                    for ky in 0..<kH {
+                        for kx in 0..<kW {
+                            let w = kernel[ky &* kW &+ kx]
+                            let offsetX = kx &* g.dilationX &- g.paddingX
+                            let (lo, hi) = ConvolutionGeometry.validRange(offset: offsetX, stride: sX, size: W, count: Wo)
+                            for oy in 0..<Ho {
+                                let iy = oy &* sY &- g.paddingY &+ ky &* g.dilationY
+                                if iy < 0 || iy >= H { continue }
+                                let row = dx + iy &* W, dyRow = dy + oy &* Wo
+                                addScaled(w, dyRow + lo, stride: 1, into: row + (lo &* sX &+ offsetX), stride: sX, count: hi &- lo)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Direct depthwise weight gradient: `dw[o, 0, ky, kx] = Σ dy[n, o, oy, ox] · x[n, c, iy, ix]`.
+    static func depthwiseWeightGradient(_ input: UnsafePointer<Float>, outputGradient: UnsafePointer<Float>,
+                                        _ g: ConvolutionGeometry, into weightGradient: UnsafeMutablePointer<Float>) {
+        let C = g.inputChannels, O = g.outputChannels, multiplier = g.groupOutputChannels
+        let H = g.inputHeight, W = g.inputWidth, Ho = g.outputHeight, Wo = g.outputWidth
+        let kH = g.kernelHeight, kW = g.kernelWidth, sY = g.strideY, sX = g.strideX
+        let inPlane = g.inputPlane, outPlane = g.outputPlane
+        let out = SendablePointer(weightGradient)
+        let grain = Swift.max(1, (1 << 15) / Swift.max(g.batch &* outPlane &* kH &* kW, 1))
+        Parallel.forRanges(O, minimumChunk: grain) { start, end in
+            for o in start..<end {
+                let c = o / multiplier
+                for ky in 0..<kH {
+                    for kx in 0..<kW {
+                        let offsetX = kx &* g.dilationX &- g.paddingX
+                        let (lo, hi) = ConvolutionGeometry.validRange(offset: offsetX, stride: sX, size: W, count: Wo)
+                        var total: Float = 0
+                        for n in 0..<g.batch {
+                            let x = input + (n &* C &+ c) &* inPlane
+                            let dy = outputGradient + (n &* O &+ o) &* outPlane
+                            for oy in 0..<Ho {
+                                let iy = oy &* sY &- g.paddingY &+ ky &* g.dilationY
+                                if iy < 0 || iy >= H { continue }
+                                let row = x + iy &* W, dyRow = dy + oy &* Wo
+                                total += dot(dyRow + lo, row + (lo &* sX &+ offsetX), stride: sX, count: hi &- lo)
+                            }
+                        }
+                        out.pointer[o &* kH &* kW &+ ky &* kW &+ kx] = total
+                    }
+                }
+            }
+        }
+    }
+
+    // MARK: conv2d
+
+    /// Checks what `conv2d` and `convTranspose2d` share and returns the kernel size `(kH, kW)`.
+    private static func checkConvolutionOperands(op: String, input: Tensor, weight: Tensor, stride: (Int, Int),
+                                                 padding: (Int, Int), dilation: (Int, Int), groups: Int) -> (Int, Int) {
+        precondition(input.rank == 4, "\(op): input must be [N, C, H, W], got \(input.shape)")
+        precondition(weight.rank == 4, "\(op): weight must be rank 4, got \(weight.shape)")
+        precondition(input.count > 0 && weight.count > 0, "\(op): empty input \(input.shape) or weight \(weight.shape)")
+        precondition(groups >= 1, "\(op): groups must be positive, got \(groups)")
+        precondition(stride.0 > 0 && stride.1 > 0, "\(op): stride must be positive, got \(stride)")
+        precondition(dilation.0 > 0 && dilation.1 > 0, "\(op): dilation must be positive, got \(dilation)")
+        precondition(padding.0 >= 0 && padding.1 >= 0, "\(op): padding must be non-negative, got \(padding)")
+        return (weight.shape[2], weight.shape[3])
+    }
+
+    /// 2-D convolution (cross-correlation), as PyTorch's `torch.nn.functional.conv2d`.
+    ///
+    /// `y[n, o, i, j] = bias[o] + Σ_{c, ky, kx} weight[o, c, ky, kx] · x[n, g·C/groups + c, i·sY − pY + ky·dY, j·sX − pX + kx·dX]`,
+    /// where `g = o / (O / groups)` and positions outside the input read zero.
+    ///
+    /// Computed as im2col + one `sgemm` per image and group (`[O/groups, C/groups·kH·kW] ·
+    /// [C/groups·kH·kW, Ho·Wo]`, tiled over output rows for large images); 1×1 stride-1
+    /// unpadded convolutions skip im2col and depthwise ones (`groups == C`) use direct loops.
+    /// Differentiable in `input`, `weight` and `bias`.
+    ///
+    /// - Parameters:
+    ///   - input: `[N, C, H, W]`.
+    ///   - weight: `[O, C/groups, kH, kW]`.
+    ///   - bias: `[O]`, or `nil`.
+    ///   - stride: `(sY, sX)`, positive.
+    ///   - padding: `(pY, pX)` zeros added on each side.
+    ///   - dilation: `(dY, dX)`, the spacing of kernel taps.
+    ///   - groups: splits the channels into independent convolutions; divides `C` and `O`.
+    /// - Returns: `[N, O, Ho, Wo]` with `Ho = ⌊(H + 2pY − dY(kH − 1) − 1) / sY⌋ + 1` (and `Wo` alike).
+    public static func conv2d(_ input: Tensor, weight: Tensor, bias: Tensor? = nil, stride: (Int, Int) = (1, 1),
+                              padding: (Int, Int) = (0, 0), dilation: (Int, Int) = (1, 1), groups: Int = 1) -> Tensor {
+        let (kH, kW) = checkConvolutionOperands(op: "conv2d", input: input, weight: weight,
+                                                stride: stride, padding: padding, dilation: dilation, groups: groups)
+        let (N, C, H, W) = (input.shape[0], input.shape[1], input.shape[2], input.shape[3])
+        let O = weight.shape[0]
+        precondition(C % groups == 0 && O % groups == 0,
+                     "conv2d: groups \(groups) must divide input channels \(C) and output channels \(O)")
+        precondition(weight.shape[1] == C / groups,
+                     "conv2d: weight \(weight.shape) must be [O, C/groups = \(C / groups), kH, kW] for input \(input.shape) and groups \(groups)")
+        if let bias { precondition(bias.shape == [O], "conv2d: bias \(bias.shape) must be [\(O)] for weight \(weight.shape)") }
+        let Ho = ConvolutionGeometry.outputSize(H, kernel: kH, stride: stride.0, padding: padding.0, dilation: dilation.0)
+        let Wo = ConvolutionGeometry.outputSize(W, kernel: kW, stride: stride.1, padding: padding.1, dilation: dilation.1)
+        precondition(H + 2 * padding.0 >= dilation.0 * (kH - 1) + 1 && W + 2 * padding.1 >= dilation.1 * (kW - 1) + 1,
+                     "conv2d: padded input \(input.shape) with padding \(padding) is smaller than the dilated kernel \(weight.shape) (dilation \(dilation))")
+        let geometry = ConvolutionGeometry(
+            batch: N, inputChannels: C, inputHeight: H, inputWidth: W, outputChannels: O, outputHeight: Ho, outputWidth: Wo,
+            kernelHeight: kH, kernelWidth: kW, strideY: stride.0, strideX: stride.1, paddingY: padding.0, paddingX: padding.1,
+            dilationY: dilation.0, dilationX: dilation.1, groups: groups)
+        let out = Tensor(uninitializedShape: [N, O, Ho, Wo])
+        convolutionForward(input.storage.baseAddress, weight: weight.storage.baseAddress,
+                           bias: bias?.storage.baseAddress, geometry, into: out.storage.baseAddress)
+        let x = input.detached(), w = weight.detached()
+        let needInput = input.requiresGradient, needWeight = weight.requiresGradient, needBias = bias?.requiresGradient ?? false
+        return record("conv2d", out, inputs: [input, weight] + (bias.map { [$0] } ?? [])) { gradient in
+            var gradients: [Tensor?] = [nil, nil]
+            if needInput {
+                let dx = Tensor(uninitializedShape: x.shape)
+                convolutionInputGradient(gradient.storage.baseAddress, weight: w.storage.baseAddress, geometry,
+                                         into: dx.storage.baseAddress)
+                gradients[0] = dx
+            }
+            if needWeight {
+                let dw = Tensor(uninitializedShape: w.shape)
+                convolutionWeightGradient(x.storage.baseAddress, outputGradient: gradient.storage.baseAddress, geometry,
+                                          into: dw.storage.baseAddress)
+                gradients[1] = dw
+            }
+            if bias != nil { gradients.append(needBias ? gradient.sum(alongAxes: [0, 2, 3]) : nil) }
+            return gradients
+        }
+    }
+
+    /// 2-D convolution with the same stride, padding and dilation on both axes; see
+    /// ``conv2d(_:weight:bias:stride:padding:dilation:groups:)``.
+    ///
+    /// - Parameters:
+    ///   - input: `[N, C, H, W]`.
+    ///   - weight: `[O, C/groups, kH, kW]`.
+    ///   - bias: `[O]`, or `nil`.
+    /// - Returns: `[N, O, Ho, Wo]`.
+    @_disfavoredOverload
+    public static func conv2d(_ input: Tensor, weight: Tensor, bias: Tensor? = nil, stride: Int = 1, padding: Int = 0,
+                              dilation: Int = 1, groups: Int = 1) -> Tensor {
+        conv2d(input, weight: weight, bias: bias, stride: (stride, stride), padding: (padding, padding),
+               dilation: (dilation, dilation), groups: groups)
+    }
+
+    // MARK: convTranspose2d
+
+    /// Transposed 2-D convolution, as PyTorch's `torch.nn.functional.conv_transpose2d`: the
+    /// gradient of ``conv2d(_:weight:bias:stride:padding:dilation:groups:)``
+    /// with respect to its input, plus a bias.
+    ///
+    /// Each input position scatters `x[n, c, i, j] · weight[c, o, ky, kx]` onto the output at
+    /// `(i·sY − pY + ky·dY, j·sX − pX + kx·dX)`. Computed as one `sgemm` + col2im per image and
+    /// group; its backward is a convolution.
+    ///
+    /// - Parameters:
+    ///   - input: `[N, C_in, H, W]`.
+    ///   - weight: `[C_in, C_out/groups, kH, kW]`.
+    ///   - bias: `[C_out]`, or `nil`.
+    ///   - stride, padding, dilation, groups: as for the convolution it transposes.
+    ///   - outputPadding: `(opY, opX)` extra rows/columns added on the bottom/right of the
+    ///     output; each must be smaller than the stride or the dilation on its axis.
+    /// - Returns: `[N, C_out, Ho, Wo]` with `Ho = (H − 1)·sY − 2pY + dY(kH − 1) + opY + 1`.
+    public static func convTranspose2d(_ input: Tensor, weight: Tensor, bias: Tensor? = nil, stride: (Int, Int) = (1, 1),
+                                       padding: (Int, Int) = (0, 0), outputPadding: (Int, Int) = (0, 0),
+                                       dilation: (Int, Int) = (1, 1), groups: Int = 1) -> Tensor {
+        let (kH, kW) = checkConvolutionOperands(op: "convTranspose2d", input: input, weight: weight,
+                                                stride: stride, padding: padding, dilation: dilation, groups: groups)
+        let (N, C, H, W) = (input.shape[0], input.shape[1], input.shape[2], input.shape[3])
+        precondition(weight.shape[0] == C, "convTranspose2d: weight \(weight.shape) must be [C_in = \(C), C_out/groups, kH, kW] for input \(input.shape)")
+        precondition(C % groups == 0, "convTranspose2d: groups \(groups) must divide input channels \(C)")
+        let O = weight.shape[1] * groups
+        if let bias { precondition(bias.shape == [O], "convTranspose2d: bias \(bias.shape) must be [\(O)] for weight \(weight.shape) and groups \(groups)") }
+        precondition(outputPadding.0 >= 0 && outputPadding.1 >= 0
+                     && (outputPadding.0 < stride.0 || outputPadding.0 < dilation.0)
+                     && (outputPadding.1 < stride.1 || outputPadding.1 < dilation.1),
+                     "convTranspose2d: output padding \(outputPadding) must be non-negative and smaller than stride \(stride) or dilation \(dilation)")
+        let Ho = (H - 1) * stride.0 - 2 * padding.0 + dilation.0 * (kH - 1) + outputPadding.0 + 1
+        let Wo = (W - 1) * stride.1 - 2 * padding.1 + dilation.1 * (kW - 1) + outputPadding.1 + 1
+        precondition(Ho > 0 && Wo > 0, "convTranspose2d: padding \(padding) leaves an empty output (\(Ho)×\(Wo)) for input \(input.shape) and weight \(weight.shape)")
+        // The convolution this op transposes maps [N, O, Ho, Wo] to [N, C, H, W].
+        let geometry = ConvolutionGeometry(
+            batch: N, inputChannels: O, inputHeight: Ho, inputWidth: Wo, outputChannels: C, outputHeight: H, outputWidth: W,
+            kernelHeight: kH, kernelWidth: kW, strideY: stride.0, strideX: stride.1, paddingY: padding.0, paddingX: padding.1,
+            dilationY: dilation.0, dilationX: dilation.1, groups: groups)
+        let out = Tensor(uninitializedShape: [N, O, Ho, Wo])
+        let py = out.storage.baseAddress
+        convolutionInputGradient(input.storage.baseAddress, weight: weight.storage.baseAddress, geometry, into: py)
+        if let bias {
+            let pb = bias.storage.baseAddress, plane = Ho * Wo
+            for p in 0..<(N * O) {
+                let b = pb[p % O], y = py + p * plane
+                for i in 0..<plane { y[i] += b }
+            }
+        }
+        let x = input.detached(), w = weight.detached()
+        let needInput = input.requiresGradient, needWeight = weight.requiresGradient, needBias = bias?.requiresGradient ?? false
+        return record("convTranspose2d", out, inputs: [input, weight] + (bias.map { [$0] } ?? [])) { gradient in
+            var gradients: [Tensor?] = [nil, nil]
+            if needInput {
+                let dx = Tensor(uninitializedShape: x.shape)
+                convolutionForward(gradient.storage.baseAddress, weight: w.storage.baseAddress, bias: nil, geometry,
+                                   into: dx.storage.baseAddress)
+                gradients[0] = dx
+            }
+            if needWeight {
+                let dw = Tensor(uninitializedShape: w.shape)
+                convolutionWeightGradient(gradient.storage.baseAddress, outputGradient: x.storage.baseAddress, geometry,
+                                          into: dw.storage.baseAddress)
+                gradients[1] = dw
+            }
+            if bias != nil { gradients.append(needBias ? gradient.sum(alongAxes: [0, 2, 3]) : nil) }
+            return gradients
+        }
+    }
+
+    /// Transposed 2-D convolution with the same stride, padding, output padding and dilation on
+    /// both axes; see ``convTranspose2d(_:weight:bias:stride:padding:outputPadding:dilation:groups:)``.
+    ///
+    /// - Parameters:
+    ///   - input: `[N, C_in, H, W]`.
+    ///   - weight: `[C_in, C_out/groups, kH, kW]`.
+    ///   - bias: `[C_out]`, or `nil`.
+    /// - Returns: `[N, C_out, Ho, Wo]`.
+    @_disfavoredOverload
+    public static func convTranspose2d(_ input: Tensor, weight: Tensor, bias: Tensor? = nil, stride: Int = 1, padding: Int = 0,
+                                       outputPadding: Int = 0, dilation: Int = 1, groups: Int = 1) -> Tensor {
+        convTranspose2d(input, weight: weight, bias: bias, stride: (stride, stride), padding: (padding, padding),
+                        outputPadding: (outputPadding, outputPadding), dilation: (dilation, dilation), groups: groups)
+    }
+
+    // MARK: Reference kernels
+
+    /// The naive seven-loop convolution with the semantics of
+    /// ``conv2d(_:weight:bias:stride:padding:dilation:groups:)`` (no autodiff),
+    /// the reference for tests and benchmarks.
+    ///
+    /// - Parameters:
+    ///   - input: `[N, C, H, W]`.
+    ///   - weight: `[O, C/groups, kH, kW]`.
+    ///   - bias: `[O]`, or `nil`.
+    /// - Returns: `[N, O, Ho, Wo]`.
+    public static func referenceConv2d(_ input: Tensor, weight: Tensor, bias: Tensor? = nil, stride: (Int, Int) = (1, 1),
+                                       padding: (Int, Int) = (0, 0), dilation: (Int, Int) = (1, 1), groups: Int = 1) -> Tensor {
+        precondition(input.rank == 4 && weight.rank == 4 && input.shape[1] == weight.shape[1] * groups
+                     && weight.shape[0] % groups == 0,
+                     "referenceConv2d: input \(input.shape), weight \(weight.shape) and groups \(groups) do not match")
+        let (N, C, H, W) = (input.shape[0], input.shape[1], input.shape[2], input.shape[3])
+        let (O, Cg, kH, kW) = (weight.shape[0], weight.shape[1], weight.shape[2], weight.shape[3])
+        let Og = O / groups
+        let Ho = ConvolutionGeometry.outputSize(H, kernel: kH, stride: stride.0, padding: padding.0, dilation: dilation.0)
+        let Wo = ConvolutionGeometry.outputSize(W, kernel: kW, stride: stride.1, padding: padding.1, dilation: dilation.1)
+        precondition(Ho > 0 && Wo > 0, "referenceConv2d: empty output for input \(input.shape) and weight \(weight.shape)")
+        let x = input.scalars, w = weight.scalars, b = bias?.scalars
+        var y = [Float](repeating: 0, count: N * O * Ho * Wo)
+        for n in 0..<N {
+            for o in 0..<O {
+                let group = o / Og
+                for i in 0..<Ho {
+                    for j in 0..<Wo {
+                        var s = b?[o] ?? 0
+                        for c in 0..<Cg {
+                            for ky in 0..<kH {
+                                for kx in 0..<kW {
+                                    let iy = i * stride.0 - padding.0 + ky * dilation.0
+                                    let ix = j * stride.1 - padding.1 + kx * dilation.1
+                                    guard iy >= 0 && iy < H && ix >= 0 && ix < W else { continue }
+                                    s += w[((o * Cg + c) * kH + ky) * kW + kx] * x[((n * C + group * Cg + c) * H + iy) * W + ix]
+                                }
+                            }
+                        }
+                        y[((n * O + o) * Ho + i) * Wo + j] = s
+                    }
+                }
+            }
+        }
+        return Tensor(shape: [N, O, Ho, Wo], scalars: y)
+    }
+
+    /// The naive scatter loop of a transposed convolution with the semantics of
+    /// ``convTranspose2d(_:weight:bias:stride:padding:outputPadding:dilation:groups:)``
+    /// (no autodiff), the reference for tests and benchmarks.
+    ///
+    /// - Parameters:
+    ///   - input: `[N, C_in, H, W]`.
+    ///   - weight: `[C_in, C_out/groups, kH, kW]`.
+    ///   - bias: `[C_out]`, or `nil`.
+    /// - Returns: `[N, C_out, Ho, Wo]`.
+    public static func referenceConvTranspose2d(_ input: Tensor, weight: Tensor, bias: Tensor? = nil, stride: (Int, Int) = (1, 1),
+                                                padding: (Int, Int) = (0, 0), outputPadding: (Int, Int) = (0, 0),
+                                                dilation: (Int, Int) = (1, 1), groups: Int = 1) -> Tensor {
+        precondition(input.rank == 4 && weight.rank == 4 && input.shape[1] == weight.shape[0] && input.shape[1] % groups == 0,
+                     "referenceConvTranspose2d: input \(input.shape), weight \(weight.shape) and groups \(groups) do not match")
+        let (N, C, H, W) = (input.shape[0], input.shape[1], input.shape[2], input.shape[3])
+        let (Og, kH, kW) = (weight.shape[1], weight.shape[2], weight.shape[3])
+        let O = Og * groups, Cg = C / groups
+        let Ho = (H - 1) * stride.0 - 2 * padding.0 + dilation.0 * (kH - 1) + outputPadding.0 + 1
+        let Wo = (W - 1) * stride.1 - 2 * padding.1 + dilation.1 * (kW - 1) + outputPadding.1 + 1
+        precondition(Ho > 0 && Wo > 0, "referenceConvTranspose2d: empty output for input \(input.shape) and weight \(weight.shape)")
+        let x = input.scalars, w = weight.scalars
+        var y = [Float](repeating: 0, count: N * O * Ho * Wo)
+        for n in 0..<N {
+            for c in 0..<C {
+                let group = c / Cg
+                for i in 0..<H {
+                    for j in 0..<W {
+                        let v = x[((n * C + c) * H + i) * W + j]
+                        for oc in 0..<Og {
+                            for ky in 0..<kH {
+                                for kx in 0..<kW {
+                                    let oy = i * stride.0 - padding.0 + ky * dilation.0
+                                    let ox = j * stride.1 - padding.1 + kx * dilation.1
+                                    guard oy >= 0 && oy < Ho && ox >= 0 && ox < Wo else { continue }
+                                    y[((n * O + group * Og + oc) * Ho + oy) * Wo + ox] += v * w[((c * Og + oc) * kH + ky) * kW + kx]
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if let bias {
+            let b = bias.scalars
+            for n in 0..<N { for o in 0..<O { for p in 0..<(Ho * Wo) { y[(n * O + o) * Ho * Wo + p] += b[o] } } }
+        }
+        return Tensor(shape: [N, O, Ho, Wo], scalars: y)
+    }
+}
