@@ -1,0 +1,203 @@
+#!/usr/bin/env python3
+"""Grain against PyTorch, side by side, in one run.
+
+Builds Benchmarks/'s grain-opbench in release, then alternates, for --rounds rounds, a run of
+grain-opbench and a run of torch_opbench.py (PyTorch CPU, float32, forward only, 2 threads).
+Each run warms every op up and times it --repeats times. Per op and shape the table shows the
+best time over all rounds ("best-of") and the median of the rounds' medians, and the ratios:
+
+  matmul      Grain GFLOP/s against raw cblas_sgemm in the same Swift process (bar: ≥ 0.95×)
+              and Grain time / PyTorch time
+  conv2d      Grain time / PyTorch time (bar: ≤ 1.3, goal ≤ 1.0)
+  memory ops  GB/s (bytes that must move: inputs read + output written) against a 64 MB memcpy
+              in the same Swift process (bar: ≥ 50 % of copy bandwidth), and Grain / PyTorch time
+
+Usage: Scripts/compare/compare.py [--rounds 3] [--repeats 10] [--only op1,op2] [--skip-build]
+                                  [--json results.jsonl]
+Grain's OpenBLAS reads OPENBLAS_NUM_THREADS (unset or 2 on a 2-core machine); the other
+OPENBLAS_* variables of the machine are left as they are.
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+BENCHMARKS = ROOT / "Benchmarks"
+
+MATMUL_BAR = 0.95      # Grain GFLOP/s ≥ 0.95 × raw cblas_sgemm
+CONV_BAR = 1.3         # Grain time ≤ 1.3 × PyTorch
+BANDWIDTH_BAR = 0.5    # ≥ 50 % of memcpy bandwidth
+MEMORY_OPS = ["add", "mul", "gelu", "layer_norm", "group_norm"]
+
+
+def run_lines(command, env=None):
+    """Runs `command` and returns its stdout JSON lines."""
+    result = subprocess.run(command, check=True, stdout=subprocess.PIPE, text=True, env=env)
+    return [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+
+
+def build_grain():
+    print("building grain-opbench (release)…", file=sys.stderr, flush=True)
+    subprocess.run(["swift", "build", "-c", "release", "--product", "grain-opbench"],
+                   cwd=BENCHMARKS, check=True, stdout=subprocess.DEVNULL)
+    path = subprocess.run(["swift", "build", "-c", "release", "--show-bin-path"], cwd=BENCHMARKS,
+                          check=True, stdout=subprocess.PIPE, text=True).stdout.strip()
+    return Path(path) / "grain-opbench"
+
+
+def collect(args, binary):
+    """Per (implementation, op, shape): the records of every round."""
+    grain_ops = set(subprocess.run([binary, "--list"], check=True, stdout=subprocess.PIPE,
+                                   text=True).stdout.split())
+    wanted = args.only.split(",") if args.only else None
+    grain_only = sorted(grain_ops & set(wanted)) if wanted else sorted(grain_ops)
+    # The baselines are always measured: every ratio needs them.
+    grain_only = sorted(set(grain_only) | {"cblas_sgemm", "memcpy"})
+    torch_command = [sys.executable, str(HERE / "torch_opbench.py"), "--repeats", str(args.repeats),
+                     "--threads", "2"]
+    if wanted:
+        torch_command += ["--only", ",".join(w for w in wanted if w not in ("cblas_sgemm", "memcpy"))]
+    records = {}
+    for round_index in range(args.rounds):
+        print(f"round {round_index + 1}/{args.rounds}: grain", file=sys.stderr, flush=True)
+        for line in run_lines([str(binary), "--repeats", str(args.repeats), "--only", ",".join(grain_only)]):
+            records.setdefault(("grain", line["op"], line["shape"]), []).append(line)
+        print(f"round {round_index + 1}/{args.rounds}: torch", file=sys.stderr, flush=True)
+        for line in run_lines(torch_command):
+            records.setdefault(("torch", line["op"], line["shape"]), []).append(line)
+    return records
+
+
+def summary(records, key):
+    """(best seconds, median of the rounds' medians, first record) or None."""
+    lines = records.get(key)
+    if not lines:
+        return None
+    return (min(line["seconds"] for line in lines), statistics.median(line["median"] for line in lines), lines[0])
+
+
+def fmt_time(seconds):
+    if seconds is None:
+        return "—"
+    return f"{seconds * 1e3:.2f} ms" if seconds < 10 else f"{seconds:.1f} s"
+
+
+def fmt_ratio(value, digits=2):
+    return "—" if value is None else f"{value:.{digits}f}"
+
+
+def verdict(ok):
+    return "—" if ok is None else ("met" if ok else "**missed**")
+
+
+def shapes_of(records, implementation, op):
+    seen = []
+    for (impl, o, shape) in records:
+        if impl == implementation and o == op and shape not in seen:
+            seen.append(shape)
+    return seen
+
+
+def table(records):
+    out = []
+    # Matmul against raw cblas and PyTorch.
+    out.append("### matmul (square n×n float32)\n")
+    out.append("| n | Grain best | Grain GFLOP/s | cblas_sgemm GFLOP/s | Grain / cblas (bar ≥ 0.95) | "
+               "PyTorch best | PyTorch GFLOP/s | Grain / PyTorch time | median Grain / cblas |")
+    out.append("|---|---|---|---|---|---|---|---|---|")
+    for shape in shapes_of(records, "grain", "matmul") or shapes_of(records, "torch", "matmul"):
+        grain = summary(records, ("grain", "matmul", shape))
+        blas = summary(records, ("grain", "cblas_sgemm", shape))
+        torch = summary(records, ("torch", "matmul", shape))
+        flops = (grain or torch)[2]["flops"]
+        grain_rate = flops / grain[0] / 1e9 if grain else None
+        blas_rate = flops / blas[0] / 1e9 if blas else None
+        torch_rate = flops / torch[0] / 1e9 if torch else None
+        to_blas = grain_rate / blas_rate if grain and blas else None
+        median_to_blas = blas[1] / grain[1] if grain and blas else None
+        ok = to_blas >= MATMUL_BAR if to_blas is not None else None
+        out.append(f"| {shape} | {fmt_time(grain and grain[0])} | {fmt_ratio(grain_rate, 1)} | {fmt_ratio(blas_rate, 1)} | "
+                   f"{fmt_ratio(to_blas)} {verdict(ok)} | {fmt_time(torch and torch[0])} | {fmt_ratio(torch_rate, 1)} | "
+                   f"{fmt_ratio(grain[0] / torch[0] if grain and torch else None)} | {fmt_ratio(median_to_blas)} |")
+    # Convolutions against PyTorch.
+    out.append("\n### conv2d 3×3, padding 1, batch 1, with bias (C→C at H×W)\n")
+    out.append("| C×H×W | Grain best | Grain GFLOP/s | PyTorch best | PyTorch GFLOP/s | Grain / PyTorch time "
+               "(bar ≤ 1.3, goal ≤ 1.0) | median ratio |")
+    out.append("|---|---|---|---|---|---|---|")
+    for shape in shapes_of(records, "torch", "conv2d") or shapes_of(records, "grain", "conv2d"):
+        grain = summary(records, ("grain", "conv2d", shape))
+        torch = summary(records, ("torch", "conv2d", shape))
+        flops = (grain or torch)[2]["flops"]
+        ratio = grain[0] / torch[0] if grain and torch else None
+        median_ratio = grain[1] / torch[1] if grain and torch else None
+        ok = ratio <= CONV_BAR if ratio is not None else None
+        out.append(f"| {shape} | {fmt_time(grain and grain[0])} | {fmt_ratio(grain and flops / grain[0] / 1e9, 1)} | "
+                   f"{fmt_time(torch and torch[0])} | {fmt_ratio(torch and flops / torch[0] / 1e9, 1)} | "
+                   f"{fmt_ratio(ratio)} {verdict(ok)} | {fmt_ratio(median_ratio)} |")
+    # Memory-bound ops against memcpy and PyTorch.
+    copy = summary(records, ("grain", "memcpy", "64MB"))
+    copy_rate = copy[2]["bytes"] / copy[0] / 1e9 if copy else None
+    out.append(f"\n### memory-bound ops on 64 MB (16 Mi floats); memcpy 64 MB: {fmt_ratio(copy_rate, 1)} GB/s "
+               f"(read + write, best-of)\n")
+    out.append("| op | shape | Grain best | Grain GB/s | % of copy (bar ≥ 50 %) | PyTorch best | PyTorch GB/s | "
+               "Grain / PyTorch time | median ratio |")
+    out.append("|---|---|---|---|---|---|---|---|---|")
+    for op in MEMORY_OPS:
+        for shape in shapes_of(records, "torch", op) or shapes_of(records, "grain", op):
+            grain = summary(records, ("grain", op, shape))
+            torch = summary(records, ("torch", op, shape))
+            moved = (grain or torch)[2]["bytes"]
+            grain_rate = moved / grain[0] / 1e9 if grain else None
+            torch_rate = moved / torch[0] / 1e9 if torch else None
+            share = grain_rate / copy_rate if grain and copy_rate else None
+            ok = share >= BANDWIDTH_BAR if share is not None else None
+            out.append(f"| {op} | {shape} | {fmt_time(grain and grain[0])} | {fmt_ratio(grain_rate, 1)} | "
+                       f"{'—' if share is None else f'{share * 100:.0f} %'} {verdict(ok)} | "
+                       f"{fmt_time(torch and torch[0])} | {fmt_ratio(torch_rate, 1)} | "
+                       f"{fmt_ratio(grain[0] / torch[0] if grain and torch else None)} | "
+                       f"{fmt_ratio(grain[1] / torch[1] if grain and torch else None)} |")
+    return "\n".join(out)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=3, help="alternating Grain/PyTorch runs (default 3)")
+    parser.add_argument("--repeats", type=int, default=10, help="timed runs per op and round (default 10)")
+    parser.add_argument("--only", default=None, help="comma-separated ops (matmul, conv2d, add, mul, gelu, "
+                                                     "layer_norm, group_norm)")
+    parser.add_argument("--skip-build", action="store_true", help="use the existing release build")
+    parser.add_argument("--json", default=None, help="also write every raw record to this JSON-lines file")
+    args = parser.parse_args()
+    threads = os.environ.get("OPENBLAS_NUM_THREADS")
+    if threads not in (None, "", "2"):
+        print(f"warning: OPENBLAS_NUM_THREADS={threads}; the comparison assumes 2 threads", file=sys.stderr)
+    if args.skip_build:
+        binary = BENCHMARKS / ".build" / "release" / "grain-opbench"
+    else:
+        binary = build_grain()
+    records = collect(args, binary)
+    if args.json:
+        with open(args.json, "w") as handle:
+            for (impl, _, _), lines in sorted(records.items()):
+                for line in lines:
+                    handle.write(json.dumps({"implementation": impl, **line}) + "\n")
+    print(f"{args.rounds} rounds × {args.repeats} repeats; best-of over all runs, median of the rounds' medians; "
+          f"PyTorch {torch_version()} with 2 threads")
+    print(table(records))
+
+
+def torch_version():
+    try:
+        return subprocess.run([sys.executable, "-c", "import torch; print(torch.__version__)"], check=True,
+                              stdout=subprocess.PIPE, text=True).stdout.strip()
+    except (subprocess.CalledProcessError, OSError):
+        return "?"
+
+
+if __name__ == "__main__":
+    main()
