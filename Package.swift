@@ -41,6 +41,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
+        .target(name: "GrainTestSupport", dependencies: ["Tensor"], path: "Tests/Support"),
+        .testTarget(name: "TensorTests", dependencies: ["Tensor", "GrainTestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "NNTests", dependencies: ["NN", "Tensor", "GrainTestSupport"]),
     ]
 )

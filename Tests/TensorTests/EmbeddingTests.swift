@@ -1,5 +1,6 @@
 import Testing
 import Tensor
+import GrainTestSupport
 
 // Embedding lookup and inverted dropout: values, masks and gradients.
 

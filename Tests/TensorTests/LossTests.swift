@@ -1,5 +1,6 @@
 import Testing
 import Tensor
+import GrainTestSupport
 
 // Losses: values from PyTorch, the fused cross-entropy against a composed reference, and
 // finite-difference gradients for every reduction.

@@ -1,5 +1,6 @@
 import Testing
 import Tensor
+import GrainTestSupport
 
 // Layer and group normalisation: fused kernels against the composed references, values from
 // PyTorch, precision with a large mean, and finite-difference gradients.

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Tensor
+import GrainTestSupport
 
 /// Writes `bytes` to `name` in `folder` and returns its URL.
 private func writeFile(_ bytes: [UInt8], named name: String, in folder: URL) throws -> URL {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Tensor
+import GrainTestSupport
 
 /// A safetensors file from a raw header string and data bytes (the header is used verbatim).
 private func makeSafeTensors(header: String, data: [UInt8]) -> [UInt8] {

@@ -1,5 +1,6 @@
 import Testing
 import Tensor
+import GrainTestSupport
 
 // Softmax, log-softmax and chunked scaled dot-product attention: hand-checkable values, fused
 // kernels against the composed references, and finite-difference gradients.
