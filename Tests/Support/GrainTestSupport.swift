@@ -9,7 +9,8 @@ public func expectClose(_ actual: Tensor, _ expected: Tensor, rtol: Float = 1e-5
     #expect(actual.shape == expected.shape, "\(label): shape \(actual.shape) vs expected \(expected.shape)", sourceLocation: sourceLocation)
     guard actual.shape == expected.shape else { return }
     let (maxAbs, maxRel, ok) = closeness(actual.scalars, expected.scalars, rtol: rtol, atol: atol)
-    print("[parity] \(label): max abs \(maxAbs), max rel \(maxRel)")
+    let scale = expected.scalars.reduce(Float(0)) { max($0, abs($1)) }
+    print("[parity] \(label): max abs \(maxAbs), max rel \(maxRel), max abs / max |expected| \(scale > 0 ? maxAbs / scale : 0)")
     #expect(ok, "\(label): max abs diff \(maxAbs), max rel diff \(maxRel) (rtol \(rtol), atol \(atol))", sourceLocation: sourceLocation)
 }
 

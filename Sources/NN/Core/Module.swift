@@ -111,6 +111,8 @@ public enum ModuleLoadingError: Error, Equatable, CustomStringConvertible {
     case unexpectedKey(String)
     /// The checkpoint's tensor has another shape than the parameter.
     case shapeMismatch(key: String, expected: [Int], actual: [Int])
+    /// One of the other errors, found while loading the file at a path.
+    indirect case inFile(String, ModuleLoadingError)
 
     /// A readable explanation.
     public var description: String {
@@ -118,6 +120,7 @@ public enum ModuleLoadingError: Error, Equatable, CustomStringConvertible {
         case .missingKey(let k): "missing key '\(k)': the module has this parameter, the checkpoint does not"
         case .unexpectedKey(let k): "unexpected key '\(k)': the checkpoint has this tensor, the module has no such parameter"
         case .shapeMismatch(let k, let e, let a): "shape mismatch for '\(k)': the module expects \(e), the checkpoint has \(a)"
+        case .inFile(let path, let error): "\(path): \(error)"
         }
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import Tensor
 
 /// The low-level feature extractor of *Beyond Generation* (Zhong et al., CVPR 2025), exactly as
@@ -60,6 +61,13 @@ public final class LowLevelFeatureExtractor: Module, @unchecked Sendable {
         transformer = PreNormTransformer(dimension: 528, depth: 2, heads: 4, headDimension: 16, mlpDimension: 128)
         authorsClassifier = Linear(inputSize: 528, outputSize: 7)
         super.init()
+    }
+
+    /// Loads one of the authors' checkpoints (`basic`, `ft_genimage`, `ft_drct2m`; `.pth` or
+    /// `.safetensors`) strictly.
+    public convenience init(contentsOf url: URL) throws {
+        self.init()
+        try load(contentsOf: url)
     }
 
     /// The checkpoint layout: `group1`, `group1_b`, `group2`…`group5`, `transformer`, `fc`.
