@@ -217,6 +217,8 @@ def synthetic_images():
          trns=bytes(noise(255) for _ in range(50)))
     make("palette4_interlaced.png", 19, 14, 3, 4, lambda x, y: (x + y) % 16, palette=palette[:16], interlace=True)
     make("palette1.png", 20, 6, 3, 1, lambda x, y: (x // 3 + y) % 2, palette=[(10, 20, 30), (200, 150, 100)])
+    # Indices past the end of PLTE: Pillow maps them to black.
+    make("palette_short.png", 12, 5, 3, 8, lambda x, y: (x * 23 + y * 41) % 256, palette=palette[:5])
 
     # JPEGs as Pillow writes them (odd sizes, so edge blocks and chroma padding are exercised).
     with Image.open(os.path.join(SYNTHETIC, "gradient.png")) as im:

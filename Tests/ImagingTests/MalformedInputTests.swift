@@ -55,13 +55,18 @@ struct MalformedInputTests {
         }
     }
 
+    /// Mutations per file; GRAIN_FUZZ_ITERATIONS raises it for a longer local run
+    /// (e.g. under `swift test --sanitize=address`).
+    static let mutationsPerFile = ProcessInfo.processInfo.environment["GRAIN_FUZZ_ITERATIONS"].flatMap(Int.init) ?? 40
+
     @Test("corrupted bytes never crash the decoders")
     func mutations() throws {
         var noise = ByteNoise(state: 2025)
         for file in ["synthetic/q85_422.jpg", "synthetic/q75_422_progressive.jpg", "synthetic/cmyk_q90.jpg",
-                     "synthetic/palette4_interlaced.png", "synthetic/rgb16.png"] {
+                     "synthetic/grey_q85.jpg", "synthetic/palette4_interlaced.png", "synthetic/rgb16.png",
+                     "synthetic/greyalpha16.png", "synthetic/grey2_interlaced.png"] {
             let original = [UInt8](try Self.bytes(file))
-            for _ in 0..<40 {
+            for _ in 0..<Self.mutationsPerFile {
                 var mutated = original
                 for _ in 0..<(1 + Int(noise.next() % 8)) {
                     let index = Int(noise.next() % UInt64(mutated.count))
