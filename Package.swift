@@ -42,5 +42,6 @@ let package = Package(
             ]
         ),
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
+        .testTarget(name: "OneClassTests", dependencies: ["OneClass", "Tensor"], exclude: ["Fixtures"]),
     ]
 )
