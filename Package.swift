@@ -28,8 +28,21 @@ let package = Package(
             pkgConfig: "lapacke",
             providers: [.apt(["liblapacke-dev"])]
         ),
+        .systemLibrary(
+            name: "CJPEG",
+            pkgConfig: "libjpeg",
+            providers: [.apt(["libjpeg-dev"])]
+        ),
+        .systemLibrary(
+            name: "CPNG",
+            pkgConfig: "libpng",
+            providers: [.apt(["libpng-dev"])]
+        ),
+        // libjpeg and libpng report errors by longjmp, which Swift cannot call: this small C target
+        // wraps each codec call in setjmp and returns a status code and a message instead.
+        .target(name: "CImageCodecs", dependencies: ["CJPEG", "CPNG"]),
         .target(name: "Tensor", dependencies: ["COpenBLAS", "CLAPACKE"]),
-        .target(name: "Imaging", dependencies: ["Tensor"]),
+        .target(name: "Imaging", dependencies: ["Tensor", "CImageCodecs", "CJPEG", "CPNG"]),
         .target(name: "NN", dependencies: ["Tensor"]),
         .target(name: "Diffusion", dependencies: ["NN", "Tensor"]),
         .target(name: "Pretext", dependencies: ["Diffusion", "NN", "Imaging", "Tensor"]),
@@ -41,6 +54,11 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
+        .target(name: "GrainTestSupport", dependencies: ["Tensor"], path: "Tests/Support"),
+        .testTarget(name: "TensorTests", dependencies: ["Tensor", "GrainTestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "NNTests", dependencies: ["NN", "Tensor", "GrainTestSupport"]),
+        .testTarget(name: "ImagingTests", dependencies: ["Imaging", "Tensor"], exclude: ["Fixtures"]),
+        .testTarget(name: "PretextTests", dependencies: ["Pretext", "Imaging", "Tensor", "GrainTestSupport"]),
+        .testTarget(name: "OneClassTests", dependencies: ["OneClass", "Tensor"], exclude: ["Fixtures"]),
     ]
 )

@@ -2,7 +2,7 @@
 # Installs the system libraries Grain builds against, if they are missing (Debian/Ubuntu).
 # Idempotent: does nothing when everything is present. Needs root (or sudo) only to install.
 set -euo pipefail
-packages=(libopenblas-dev liblapacke-dev pkg-config)
+packages=(libopenblas-dev liblapacke-dev libjpeg-dev libpng-dev pkg-config)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -106,11 +106,13 @@ extension Tensor {
     /// Writes the column matrix of one image and group for output rows `rowStart..<rowEnd`:
     /// `columns[(c·kH + ky)·kW + kx, (oy − rowStart)·Wo + ox] = x[c, oy·sY − pY + ky·dY, ox·sX − pX + kx·dX]`
     /// (zero outside the image). `input` points at the group's first channel.
+    /// `leadingDimension` is the distance between column-matrix rows (default: the tile's width),
+    /// so several images can share one column matrix side by side.
     static func im2col(_ input: UnsafePointer<Float>, _ g: ConvolutionGeometry, rowStart: Int, rowEnd: Int,
-                       into columns: UnsafeMutablePointer<Float>) {
+                       into columns: UnsafeMutablePointer<Float>, leadingDimension: Int? = nil) {
         let kH = g.kernelHeight, kW = g.kernelWidth, H = g.inputHeight, W = g.inputWidth, Wo = g.outputWidth
         let sY = g.strideY, sX = g.strideX, pY = g.paddingY, dY = g.dilationY
-        let tileColumns = (rowEnd - rowStart) &* Wo
+        let tileColumns = leadingDimension ?? (rowEnd - rowStart) &* Wo
         let rows = g.patchSize, kernelArea = kH &* kW, plane = g.inputPlane
         let out = SendablePointer(columns)
         Parallel.forRanges(rows, minimumChunk: Swift.max(1, (1 << 15) / Swift.max(tileColumns, 1))) { start, end in
@@ -189,6 +191,13 @@ extension Tensor {
         let K = g.patchSize, Cg = g.groupInputChannels, Og = g.groupOutputChannels
         let inPlane = g.inputPlane, outPlane = g.outputPlane, Wo = g.outputWidth
         let tileRows = convolutionTileRows(g)
+        // Small images (such as the extractor's 16×16 patches) share one column matrix, images
+        // side by side, so each sgemm is large enough to run at full speed.
+        let imagesPerBlock = Swift.min(g.batch, convolutionColumnBudget / Swift.max(K &* outPlane, 1))
+        if !g.isPointwise && g.batch > 1 && outPlane < 4096 && imagesPerBlock > 1 {
+            convolutionForwardBatched(input, weight: weight, bias: bias, g, imagesPerBlock: imagesPerBlock, into: output)
+            return
+        }
         let columns = g.isPointwise ? nil : UnsafeMutablePointer<Float>.allocate(capacity: K &* tileRows &* Wo)
         defer { columns?.deallocate() }
         for n in 0..<g.batch {
@@ -216,6 +225,49 @@ extension Tensor {
                     rowStart = rowEnd
                 }
             }
+        }
+    }
+
+    /// The forward convolution for many small images: per group, `imagesPerBlock` images' columns
+    /// side by side (`[K, B·Ho·Wo]`), one sgemm into `[Og, B·Ho·Wo]`, then each image's block copied
+    /// to its place in `[N, O, Ho, Wo]` with the bias.
+    static func convolutionForwardBatched(_ input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                                          bias: UnsafePointer<Float>?, _ g: ConvolutionGeometry, imagesPerBlock: Int,
+                                          into output: UnsafeMutablePointer<Float>) {
+        let K = g.patchSize, Cg = g.groupInputChannels, Og = g.groupOutputChannels
+        let inPlane = g.inputPlane, outPlane = g.outputPlane
+        let width = imagesPerBlock &* outPlane
+        let columns = UnsafeMutablePointer<Float>.allocate(capacity: K &* width)
+        let product = UnsafeMutablePointer<Float>.allocate(capacity: Og &* width)
+        defer { columns.deallocate(); product.deallocate() }
+        var first = 0
+        while first < g.batch {
+            let count = Swift.min(imagesPerBlock, g.batch &- first)
+            for group in 0..<g.groups {
+                for b in 0..<count {
+                    let x = input + ((first &+ b) &* g.inputChannels &+ group &* Cg) &* inPlane
+                    im2col(x, g, rowStart: 0, rowEnd: g.outputHeight, into: columns + b &* outPlane, leadingDimension: width)
+                }
+                let w = weight + group &* Og &* K
+                gemm(w, transposeA: false, columns, transposeB: false, m: Og, n: count &* outPlane, k: K,
+                     into: product, ldb: width, ldc: width)
+                let source = SendablePointer(product), destination = SendablePointer(output)
+                Parallel.forRanges(count &* Og, minimumChunk: Swift.max(1, (1 << 15) / Swift.max(outPlane, 1))) { start, end in
+                    for index in start..<end {
+                        let b = index / Og, o = index &- b &* Og
+                        let channel = group &* Og &+ o
+                        let y = destination.pointer + ((first &+ b) &* g.outputChannels &+ channel) &* outPlane
+                        let p = source.pointer + (o &* width &+ b &* outPlane)
+                        if let bias {
+                            let shift = bias[channel]
+                            for j in 0..<outPlane { y[j] = p[j] + shift }
+                        } else {
+                            y.update(from: p, count: outPlane)
+                        }
+                    }
+                }
+            }
+            first &+= count
         }
     }
 

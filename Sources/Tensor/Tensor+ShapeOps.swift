@@ -55,7 +55,7 @@ extension Tensor {
         precondition(Set(perm).count == rank, "permuted: \(permutation) is not a permutation")
         let newShape = perm.map { shape[$0] }
         if perm == Array(0..<rank) { return Tensor.record("permute", Tensor(storage: storage, shape: shape), inputs: [self]) { [$0] } }
-        var out = Tensor(uninitializedShape: newShape)
+        let out = Tensor(uninitializedShape: newShape)
         let inStrides = Shape.strides(shape)
         let srcStrides = perm.map { inStrides[$0] }
         let pi = storage.baseAddress, po = out.storage.baseAddress
@@ -120,7 +120,7 @@ extension Tensor {
         let outer = shape[..<a].reduce(1, *), inner = shape[(a + 1)...].reduce(1, *)
         var newShape = shape
         newShape[a] = indices.count
-        var out = Tensor(uninitializedShape: newShape)
+        let out = Tensor(uninitializedShape: newShape)
         let pi = storage.baseAddress, po = out.storage.baseAddress
         for o in 0..<outer {
             for (k, i) in indices.enumerated() {
@@ -168,7 +168,7 @@ extension Tensor {
             }
             offsets[flat] = off
         }
-        var out = Tensor(uninitializedShape: indexShape)
+        let out = Tensor(uninitializedShape: indexShape)
         let pi = storage.baseAddress, po = out.storage.baseAddress
         for (k, off) in offsets.enumerated() { po[k] = pi[off] }
         let original = shape
@@ -195,7 +195,7 @@ extension Tensor {
         var newShape = first.shape
         newShape[a] = total
         let outer = first.shape[..<a].reduce(1, *), inner = first.shape[(a + 1)...].reduce(1, *)
-        var out = Tensor(uninitializedShape: newShape)
+        let out = Tensor(uninitializedShape: newShape)
         let po = out.storage.baseAddress
         var offset = 0
         for (t, e) in zip(tensors, extents) {
@@ -256,7 +256,7 @@ extension Tensor {
             preconditionFailure("padded: negative padding \(p) (use sliced to crop)")
         }
         let newShape = zip(shape, padding).map { $0 + $1.before + $1.after }
-        var out = Tensor(repeating: value, shape: newShape)
+        let out = Tensor(repeating: value, shape: newShape)
         if count > 0 {
             let outStrides = Shape.strides(newShape)
             let base = zip(padding, outStrides).reduce(0) { $0 + $1.0.before * $1.1 }

@@ -1,5 +1,6 @@
 import Testing
 import Tensor
+import GrainTestSupport
 
 // conv2d and convTranspose2d: the fast kernels against the naive reference loops on many
 // geometries, the backward against finite differences (small) and against the adjoint identities

@@ -1,5 +1,6 @@
 import Testing
 import Tensor
+import GrainTestSupport
 
 // Finite-difference gradient tests for the core ops: arithmetic, unary math, activations,
 // shape ops, reductions and matmul.

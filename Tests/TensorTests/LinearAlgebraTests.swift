@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import Tensor
+import GrainTestSupport
 
 // Double-precision linear algebra on `Matrix`: hand-computable cases, identities
 // (L·Lᵀ = A, A·x = b, V·diag(λ)·Vᵀ = A, log det = Σ log λ), failures, and a 528×528 SPD case

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import Tensor
+import GrainTestSupport
 
 // Optimizers, gradient clipping and learning-rate schedules, checked three ways: against the
 // update formulas evaluated here by hand, against numbers printed by PyTorch, and by training a

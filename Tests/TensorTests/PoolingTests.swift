@@ -1,5 +1,6 @@
 import Testing
 import Tensor
+import GrainTestSupport
 
 // avgPool2d, maxPool2d and adaptiveAvgPool2d: against the tap-by-tap reference kernels, against
 // values and output sizes generated with PyTorch, and their gradients by finite differences.

@@ -1,5 +1,6 @@
 import Testing
-@testable import Tensor
+import Tensor
+import GrainTestSupport
 
 @Test func additionBroadcasts() {
     let a = Tensor(shape: [2, 3], scalars: [1, 2, 3, 4, 5, 6])

@@ -1,5 +1,6 @@
 import Testing
 import Tensor
+import GrainTestSupport
 
 // upsampleNearest2d and upsampleBilinear2d: values generated with PyTorch for odd sizes (up and
 // down, both corner conventions), closed-form identities, and gradients by finite differences.

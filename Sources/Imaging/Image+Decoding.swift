@@ -1,0 +1,197 @@
+import CImageCodecs
+import Foundation
+
+/// A file format Grain reads and writes.
+public enum ImageFormat: String, Sendable, CaseIterable {
+    /// JPEG (ISO 10918), baseline or progressive, through libjpeg-turbo.
+    case jpeg
+    /// PNG, through libpng.
+    case png
+
+    /// The signature each format's files start with.
+    var signature: [UInt8] {
+        switch self {
+        case .jpeg: return [0xFF, 0xD8, 0xFF]
+        case .png: return [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
+        }
+    }
+
+    /// Recognises a format by the file's first bytes (its signature), as Pillow does — never by
+    /// the file name. Returns nil for anything else.
+    public init?(signatureOf data: Data) {
+        for format in ImageFormat.allCases where data.starts(with: format.signature) {
+            self = format
+            return
+        }
+        return nil
+    }
+
+    /// The format a file name's extension asks for (`jpg`, `jpeg`, `png`, any case), or nil.
+    public init?(pathExtension: String) {
+        switch pathExtension.lowercased() {
+        case "jpg", "jpeg", "jpe", "jfif": self = .jpeg
+        case "png": self = .png
+        default: return nil
+        }
+    }
+}
+
+/// What an image file's header declares, read without decoding the pixels.
+public struct ImageHeader: Sendable, Equatable {
+    /// The file's format.
+    public var format: ImageFormat
+    /// Columns.
+    public var width: Int
+    /// Rows.
+    public var height: Int
+    /// Colour components stored in the file (JPEG: 1 grey, 3 YCbCr/RGB, 4 CMYK/YCCK; PNG: 1 grey,
+    /// 2 grey + alpha, 3 RGB or palette, 4 RGBA).
+    public var components: Int
+    /// Bits per stored sample (JPEG: 8; PNG: 1, 2, 4, 8 or 16).
+    public var bitDepth: Int
+    /// True for a progressive JPEG or an Adam7-interlaced PNG.
+    public var isProgressive: Bool
+}
+
+extension Image {
+    /// Pillow's `Image.MAX_IMAGE_PIXELS` (89,478,485 = 1024 × 1024 × 1024 / 4 / 3): the default
+    /// limit on the pixels a decoder accepts.
+    public static let defaultPixelLimit = 89_478_485
+
+    /// Decodes a JPEG or PNG file to 8-bit RGB, pixel for pixel as Pillow's
+    /// `Image.open(path).convert("RGB")`.
+    ///
+    /// JPEG goes through libjpeg-turbo with Pillow's settings (accurate integer IDCT, fancy
+    /// upsampling, block smoothing, colour space inferred from the JFIF/Adobe markers); grey is
+    /// replicated, CMYK converted as Pillow does. PNG goes through libpng: palettes are looked up,
+    /// alpha and tRNS are dropped without compositing, 16-bit samples keep their high byte except
+    /// 16-bit grey, which Pillow clips to 255. EXIF orientation is not applied (Pillow does not
+    /// apply it either), and neither are gamma or ICC profiles.
+    ///
+    /// - Parameters:
+    ///   - url: a file URL.
+    ///   - pixelLimit: the most pixels (`width × height`) to accept, checked from the header
+    ///     before anything is allocated; nil for no limit. Pillow only warns between one and two
+    ///     times its limit and raises above; this limit is strict.
+    /// - Throws: ``ImageError`` naming the file: unreadable, truncated, unsupported format, too
+    ///   many pixels, corrupt data or out of memory.
+    public init(contentsOf url: URL, pixelLimit: Int? = Image.defaultPixelLimit) throws(ImageError) {
+        let path = url.isFileURL ? url.path : url.absoluteString
+        let data: Data
+        do {
+            data = try Data(contentsOf: url, options: .mappedIfSafe)
+        } catch {
+            throw ImageError.unreadable(path: path, reason: Image.reason(error))
+        }
+        try self.init(data: data, name: path, pixelLimit: pixelLimit)
+    }
+
+    /// Decodes the JPEG or PNG file at `path`; see ``init(contentsOf:pixelLimit:)``.
+    public init(contentsOfFile path: String, pixelLimit: Int? = Image.defaultPixelLimit) throws(ImageError) {
+        try self.init(contentsOf: URL(fileURLWithPath: path), pixelLimit: pixelLimit)
+    }
+
+    /// Decodes JPEG or PNG bytes; see ``init(contentsOf:pixelLimit:)``.
+    ///
+    /// - Parameters:
+    ///   - data: the encoded file.
+    ///   - name: how errors name the data (a file name, a URL).
+    ///   - pixelLimit: the most pixels to accept; nil for no limit.
+    public init(data: Data, name: String = "<memory>", pixelLimit: Int? = Image.defaultPixelLimit) throws(ImageError) {
+        let header = try Image.header(of: data, name: name)
+        if let pixelLimit, header.width * header.height > pixelLimit {
+            throw ImageError.tooManyPixels(path: name, width: header.width, height: header.height, limit: pixelLimit)
+        }
+        let (count, overflow) = (header.width * header.height).multipliedReportingOverflow(by: 3)
+        if overflow {
+            throw ImageError.outOfMemory(path: name, detail: "\(header.width)×\(header.height) is too large to allocate")
+        }
+        var status = GrainCodecStatusOK
+        var message = [CChar](repeating: 0, count: 256)
+        let pixels = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            data.withUnsafeBytes { raw in
+                let bytes = raw.bindMemory(to: UInt8.self)
+                message.withUnsafeMutableBufferPointer { text in
+                    switch header.format {
+                    case .jpeg:
+                        status = grain_jpeg_decode_rgb(bytes.baseAddress, bytes.count, buffer.baseAddress,
+                                                       UInt32(header.width), UInt32(header.height),
+                                                       text.baseAddress, text.count)
+                    case .png:
+                        status = grain_png_decode_rgb(bytes.baseAddress, bytes.count, buffer.baseAddress,
+                                                      UInt32(header.width), UInt32(header.height),
+                                                      text.baseAddress, text.count)
+                    }
+                }
+            }
+            // On failure the contents are never read; the array is discarded below.
+            initialized = count
+        }
+        if status != GrainCodecStatusOK {
+            throw Image.error(status, message: message, name: name, format: header.format)
+        }
+        self.init(width: header.width, height: header.height, channels: 3, pixels: pixels)
+    }
+
+    /// Reads the header of JPEG or PNG bytes without decoding the pixels.
+    ///
+    /// - Throws: ``ImageError/unsupportedFormat(path:detail:)`` for data that is neither JPEG nor
+    ///   PNG, ``ImageError/truncated(path:detail:)`` when the data ends inside the header or is a
+    ///   prefix of a signature, ``ImageError/corrupt(path:detail:)`` for a malformed header.
+    public static func header(of data: Data, name: String = "<memory>") throws(ImageError) -> ImageHeader {
+        guard let format = ImageFormat(signatureOf: data) else {
+            if ImageFormat.allCases.contains(where: { $0.signature.starts(with: data) }) {
+                throw ImageError.truncated(path: name, detail: "\(data.count) bytes, shorter than a file signature")
+            }
+            throw ImageError.unsupportedFormat(path: name, detail: "not a JPEG or PNG file (unrecognised signature)")
+        }
+        var info = GrainImageInfo()
+        var message = [CChar](repeating: 0, count: 256)
+        let status = data.withUnsafeBytes { raw in
+            let bytes = raw.bindMemory(to: UInt8.self)
+            return message.withUnsafeMutableBufferPointer { text in
+                switch format {
+                case .jpeg: return grain_jpeg_read_info(bytes.baseAddress, bytes.count, &info, text.baseAddress, text.count)
+                case .png: return grain_png_read_info(bytes.baseAddress, bytes.count, &info, text.baseAddress, text.count)
+                }
+            }
+        }
+        if status != GrainCodecStatusOK {
+            throw error(status, message: message, name: name, format: format)
+        }
+        guard info.width > 0, info.height > 0 else {
+            throw ImageError.corrupt(path: name, detail: "the header declares an empty image (\(info.width)×\(info.height))")
+        }
+        return ImageHeader(format: format, width: Int(info.width), height: Int(info.height),
+                           components: Int(info.components), bitDepth: Int(info.bitDepth),
+                           isProgressive: info.progressive != 0)
+    }
+
+    /// Maps a codec status and its message to an ``ImageError``.
+    static func error(_ status: GrainCodecStatus, message: [CChar], name: String, format: ImageFormat) -> ImageError {
+        let text = message.withUnsafeBufferPointer { buffer in
+            String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        }
+        let detail = "\(format == .jpeg ? "JPEG" : "PNG"): \(text.isEmpty ? "decoder failure" : text)"
+        switch status {
+        case GrainCodecStatusTruncated: return .truncated(path: name, detail: detail)
+        case GrainCodecStatusUnsupported: return .unsupportedFormat(path: name, detail: detail)
+        case GrainCodecStatusOutOfMemory: return .outOfMemory(path: name, detail: detail)
+        case GrainCodecStatusEncoderFailure, GrainCodecStatusInvalidArgument: return .encodingFailed(path: name, detail: detail)
+        default: return .corrupt(path: name, detail: detail)
+        }
+    }
+
+    /// A short reason for a Foundation I/O error.
+    static func reason(_ error: any Error) -> String {
+        let nsError = error as NSError
+        if let underlying = nsError.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain,
+           let code = POSIXErrorCode(rawValue: Int32(underlying.code)) {
+            return String(cString: strerror(code.rawValue))
+        }
+        if nsError.domain == NSPOSIXErrorDomain {
+            return String(cString: strerror(Int32(nsError.code)))
+        }
+        return nsError.localizedDescription
+    }
+}

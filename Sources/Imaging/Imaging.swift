@@ -1,6 +1,0 @@
-/// The `Imaging` layer of Grain (see Documentation/Architecture.md). It is filled by a later issue;
-/// until then it holds nothing that claims to work.
-public enum ImagingLayer {
-    /// The layer's name.
-    public static let name = "Imaging"
-}

@@ -1,0 +1,128 @@
+import Foundation
+import Tensor
+
+/// The low-level feature extractor of *Beyond Generation* (Zhong et al., CVPR 2025), exactly as
+/// the authors released it, with their checkpoint keys (69 tensors, 762,821 parameters).
+///
+/// Pipeline per 16×16 patch token: the SRM bank (`group1`, 3 → 90 maps), `group1_b` (conv
+/// 90→32, LayerNorm `[32,16,16]`, Hardtanh ±5), `group2`…`group5` (conv/LayerNorm/ReLU stacks with
+/// average pooling down to 2×2), covariance pooling, a 5-step Newton–Schulz square root and the
+/// upper triangle → 528 values; then a 2-block pre-norm transformer over the patch tokens of an
+/// image. The feature of an image is token 0 after the transformer.
+///
+/// Shapes: input `[B, N, 3, 16, 16]` (N patch tokens of each image, raster order), output
+/// `[B, 528]`.
+///
+/// The authors' 7-way classification layer `fc` is kept so that their checkpoints load strictly;
+/// it plays no part in the features.
+public final class LowLevelFeatureExtractor: Module, @unchecked Sendable {
+    /// The width of the feature: 32·33/2.
+    public static let featureDimension = 528
+    /// The side of a patch token.
+    public static let patchSize = 16
+
+    /// The fixed SRM bank.
+    public let highPass = HighPassFilterBank()
+    /// Conv 90→32, LayerNorm `[32,16,16]`, Hardtanh(−5, 5).
+    public let stem: Sequential
+    /// The four convolution stages (16×16, 8×8, 4×4, 2×2).
+    public let stages: [Sequential]
+    /// Second-order pooling.
+    public let covariancePooling = CovariancePooling()
+    /// The matrix square root.
+    public let squareRoot = NewtonSchulzSquareRoot(iterations: 5)
+    /// The 528-d vectorisation.
+    public let upperTriangle = UpperTriangle()
+    /// The transformer over patch tokens.
+    public let transformer: PreNormTransformer
+    /// The authors' unused 528 → 7 classifier (`fc`).
+    public let authorsClassifier: Linear
+
+    /// Creates the network with the SRM filters set and every other weight zero, ready to load a
+    /// checkpoint (``load(_:strict:ignoring:)``).
+    public override init() {
+        stem = Sequential([
+            (index: 0, layer: Conv2d(inputChannels: 90, outputChannels: 32, kernelSize: 3, padding: 1)),
+            (index: 1, layer: LayerNorm(normalizedShape: [32, 16, 16])),
+            (index: 2, layer: Activation(.hardtanh(min: -5, max: 5))),
+        ])
+        func stage(convolutions: Int, size: Int, pool: Bool) -> Sequential {
+            var layers: [(index: Int, layer: any Layer)] = []
+            for i in 0..<convolutions {
+                layers.append((index: 3 * i, layer: Conv2d(inputChannels: 32, outputChannels: 32, kernelSize: 3, padding: 1)))
+                layers.append((index: 3 * i + 1, layer: LayerNorm(normalizedShape: [32, size, size])))
+                layers.append((index: 3 * i + 2, layer: Activation(.relu)))
+            }
+            if pool { layers.append((index: 3 * convolutions, layer: AvgPool2d(kernelSize: 3, stride: 2, padding: 1))) }
+            return Sequential(layers)
+        }
+        stages = [stage(convolutions: 4, size: 16, pool: true), stage(convolutions: 2, size: 8, pool: true),
+                  stage(convolutions: 2, size: 4, pool: true), stage(convolutions: 2, size: 2, pool: false)]
+        transformer = PreNormTransformer(dimension: 528, depth: 2, heads: 4, headDimension: 16, mlpDimension: 128)
+        authorsClassifier = Linear(inputSize: 528, outputSize: 7)
+        super.init()
+    }
+
+    /// Loads one of the authors' checkpoints (`basic`, `ft_genimage`, `ft_drct2m`; `.pth` or
+    /// `.safetensors`) strictly.
+    public convenience init(contentsOf url: URL) throws {
+        self.init()
+        try load(contentsOf: url)
+    }
+
+    /// The checkpoint layout: `group1`, `group1_b`, `group2`…`group5`, `transformer`, `fc`.
+    public override var children: [(String, Module)] {
+        [("group1", highPass), ("group1_b", stem), ("group2", stages[0]), ("group3", stages[1]),
+         ("group4", stages[2]), ("group5", stages[3]), ("transformer", transformer), ("fc", authorsClassifier)]
+    }
+
+    /// The per-patch part: `[P, 3, 16, 16] → [P, 528]`. When `record` is given, every
+    /// intermediate is stored under the names of the authors' fixtures (`srm`, `group1_b`, …,
+    /// `covpool`, `sqrtm`, `triuvec`).
+    public func patchDescriptors(_ patches: Tensor, record: ((String, Tensor) -> Void)? = nil) -> Tensor {
+        precondition(patches.rank == 4 && Array(patches.shape[1...]) == [3, 16, 16],
+                     "LowLevelFeatureExtractor: patches must be [P, 3, 16, 16], got \(patches.shape)")
+        var x = highPass(patches)
+        record?("srm", x.reshaped([-1, 30, 16, 16]))
+        x = stem(x)
+        record?("group1_b", x)
+        for (i, stage) in stages.enumerated() {
+            x = stage(x)
+            record?("group\(i + 2)", x)
+        }
+        x = covariancePooling(x)
+        record?("covpool", x)
+        x = squareRoot(x)
+        record?("sqrtm", x)
+        x = upperTriangle(x)
+        record?("triuvec", x)
+        return x
+    }
+
+    /// All output tokens: `[B, N, 3, 16, 16] → [B, N, 528]`.
+    public func allTokens(_ tokens: Tensor) -> Tensor {
+        let (b, n) = checkTokens(tokens)
+        let descriptors = patchDescriptors(tokens.reshaped([b * n, 3, 16, 16])).reshaped([b, n, 528])
+        return transformer(descriptors)
+    }
+
+    /// The image features: token 0 after the transformer, `[B, N, 3, 16, 16] → [B, 528]`. The
+    /// last transformer block is evaluated for token 0 only (exact).
+    public func callAsFunction(_ tokens: Tensor, record: ((String, Tensor) -> Void)? = nil) -> Tensor {
+        let (b, n) = checkTokens(tokens)
+        let descriptors = patchDescriptors(tokens.reshaped([b * n, 3, 16, 16]), record: record).reshaped([b, n, 528])
+        record?("transformer_in", descriptors)
+        return transformer(descriptors, keepingFirst: 1).reshaped([b, 528])
+    }
+
+    /// Features without recording gradients (the inference entry point).
+    public func features(_ tokens: Tensor) -> Tensor {
+        Tensor.withoutGradient { self(tokens) }
+    }
+
+    private func checkTokens(_ tokens: Tensor) -> (Int, Int) {
+        precondition(tokens.rank == 5 && Array(tokens.shape[2...]) == [3, 16, 16] && tokens.shape[1] > 0,
+                     "LowLevelFeatureExtractor: tokens must be [B, N, 3, 16, 16] with N ≥ 1, got \(tokens.shape)")
+        return (tokens.shape[0], tokens.shape[1])
+    }
+}

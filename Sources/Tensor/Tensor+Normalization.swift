@@ -1,0 +1,346 @@
+import Foundation
+
+// Layer and group normalisation (PyTorch's `layer_norm` and `group_norm`).
+//
+// Forward: one pass over each row for the mean and the biased variance (blocks of 512 elements
+// accumulated in `SIMD16<Float>` around a shift, blocks added in `Double`), then one pass that
+// writes the normalised, affine output. The mean (a float plus a float correction, so `x − μ`
+// keeps the precision of the Double mean) and 1/σ of each row are kept for the backward.
+// Backward: the analytic gradient, fused — one pass for the two row sums it needs, one that
+// writes dx and accumulates dγ, dβ. Rows are split across cores with `Parallel.forRanges`.
+// The composed references (`mean`, `variance`, arithmetic) sit at the end, for tests.
+
+extension Tensor {
+    /// Layer normalisation over the trailing `normalizedShape` axes, as PyTorch's
+    /// `torch.nn.functional.layer_norm`:
+    /// `y = (x − E[x]) / √(Var[x] + ε) · weight + bias`, with the biased variance, the statistics
+    /// taken jointly over all normalised axes of each row.
+    ///
+    /// - Parameters:
+    ///   - input: `[…, *normalizedShape]`.
+    ///   - normalizedShape: the trailing extents normalised together, e.g. `[32, 16, 16]`.
+    ///   - weight: the element-wise scale γ, of shape exactly `normalizedShape` (1 when `nil`).
+    ///   - bias: the element-wise shift β, of shape exactly `normalizedShape` (0 when `nil`).
+    ///   - epsilon: added to the variance.
+    /// - Returns: a tensor shaped like `input`.
+    public static func layerNorm(_ input: Tensor, normalizedShape: [Int], weight: Tensor? = nil, bias: Tensor? = nil,
+                                 epsilon: Float = 1e-5) -> Tensor {
+        let k = normalizedShape.count
+        precondition(k >= 1 && k <= input.rank && Array(input.shape.suffix(k)) == normalizedShape,
+                     "layerNorm: input \(input.shape) does not end in normalized shape \(normalizedShape)")
+        if let weight {
+            precondition(weight.shape == normalizedShape, "layerNorm: weight \(weight.shape) differs from normalized shape \(normalizedShape)")
+        }
+        if let bias {
+            precondition(bias.shape == normalizedShape, "layerNorm: bias \(bias.shape) differs from normalized shape \(normalizedShape)")
+        }
+        let width = Shape.count(normalizedShape)
+        precondition(width > 0, "layerNorm: empty normalized shape \(normalizedShape) for input \(input.shape)")
+        let rows = input.count / width
+        let out = Tensor(uninitializedShape: input.shape)
+        let means = Tensor(uninitializedShape: [rows]), meanCorrections = Tensor(uninitializedShape: [rows])
+        let inverseDeviations = Tensor(uninitializedShape: [rows])
+        let scale = weight ?? Tensor.ones([width]), shift = bias ?? Tensor.zeros([width])
+        let px = input.storage.baseAddress, pw = scale.storage.baseAddress, pb = shift.storage.baseAddress
+        let py = out.storage.baseAddress
+        let pMean = means.storage.baseAddress, pLow = meanCorrections.storage.baseAddress
+        let pRstd = inverseDeviations.storage.baseAddress
+        let eps = Double(epsilon)
+        Parallel.forRanges(rows, minimumChunk: Swift.max(1, (1 << 15) / width)) { start, end in
+            for row in start..<end {
+                let x = px + row &* width, y = py + row &* width
+                let (mean, variance) = rowMoments(x, width)
+                // The mean as a float plus a correction: x − m − mLow keeps the Double mean's precision.
+                let m = Float(mean), mLow = Float(mean - Double(m)), r = Float(1 / (variance + eps).squareRoot())
+                pMean[row] = m
+                pLow[row] = mLow
+                pRstd[row] = r
+                var j = 0
+                while j < width { y[j] = (x[j] - m - mLow) * r * pw[j] + pb[j]; j &+= 1 }
+            }
+        }
+        var inputs = [input]
+        if let weight { inputs.append(weight) }
+        if let bias { inputs.append(bias) }
+        let x = input.detached()
+        let needInput = input.requiresGradient
+        let needWeight = weight?.requiresGradient ?? false, needBias = bias?.requiresGradient ?? false
+        let weightValue = weight?.detached(), hasBias = bias != nil
+        return record("layerNorm", out, inputs: inputs) { g in
+            let (dx, dw, db) = layerNormBackward(
+                x, g, means: means, meanCorrections: meanCorrections, inverseDeviations: inverseDeviations, weight: weightValue,
+                width: width, needInput: needInput, needWeight: needWeight, needBias: needBias)
+            var grads: [Tensor?] = [dx]
+            if weightValue != nil { grads.append(dw?.reshaped(normalizedShape)) }
+            if hasBias { grads.append(db?.reshaped(normalizedShape)) }
+            return grads
+        }
+    }
+
+    /// The fused layer-norm backward. With `x̂ = (x − μ)·r` and `d = g ⊙ γ` per row of `width`:
+    /// `dx = r · (d − mean(d) − x̂ · mean(d ⊙ x̂))`, `dγ = Σ_rows g ⊙ x̂`, `dβ = Σ_rows g`.
+    /// Rows are split into one chunk per core; each chunk sums dγ, dβ into its own buffer.
+    static func layerNormBackward(_ input: Tensor, _ gradient: Tensor, means: Tensor, meanCorrections: Tensor, inverseDeviations: Tensor,
+                                  weight: Tensor?, width: Int, needInput: Bool, needWeight: Bool,
+                                  needBias: Bool) -> (Tensor?, Tensor?, Tensor?) {
+        let rows = input.count / width
+        let chunks = Swift.min(Parallel.threadCount, Swift.max(1, input.count / (1 << 15)), rows)
+        let dx = needInput ? Tensor(uninitializedShape: input.shape) : nil
+        let dwPartial = needWeight ? Tensor.zeros([Swift.max(chunks, 1), width]) : nil
+        let dbPartial = needBias ? Tensor.zeros([Swift.max(chunks, 1), width]) : nil
+        let scale = weight ?? Tensor.ones([width])
+        let px = input.storage.baseAddress, pg = gradient.storage.baseAddress, pw = scale.storage.baseAddress
+        let pMean = means.storage.baseAddress, pLow = meanCorrections.storage.baseAddress
+        let pRstd = inverseDeviations.storage.baseAddress
+        let pdx = dx?.storage.baseAddress, pdw = dwPartial?.storage.baseAddress, pdb = dbPartial?.storage.baseAddress
+        let inverseWidth = 1 / Float(width)
+        Parallel.forRanges(chunks, minimumChunk: 1) { chunkStart, chunkEnd in
+            for chunk in chunkStart..<chunkEnd {
+                let dwRow = pdw.map { $0 + chunk &* width }, dbRow = pdb.map { $0 + chunk &* width }
+                for row in (rows * chunk / chunks)..<(rows * (chunk + 1) / chunks) {
+                    let x = px + row &* width, g = pg + row &* width
+                    let m = pMean[row], mLow = pLow[row], r = pRstd[row]
+                    if let pdx {
+                        // Σ g⊙γ and Σ g⊙γ⊙(x − μ) in one pass.
+                        let mv = SIMD16<Float>(repeating: m), lowVector = SIMD16<Float>(repeating: mLow)
+                        var sumD = SIMD16<Float>(), sumDX = SIMD16<Float>()
+                        var j = 0
+                        while j &+ 16 <= width {
+                            let d = load16(g, j) * load16(pw, j)
+                            sumD += d
+                            sumDX += d * (load16(x, j) - mv - lowVector)
+                            j &+= 16
+                        }
+                        var a = sumD.sum(), b = sumDX.sum()
+                        while j < width { let d = g[j] * pw[j]; a += d; b += d * (x[j] - m - mLow); j &+= 1 }
+                        let meanD = a * inverseWidth, meanDX = b * r * inverseWidth
+                        let out = pdx + row &* width
+                        j = 0
+                        while j < width {
+                            out[j] = r * (g[j] * pw[j] - meanD - (x[j] - m - mLow) * r * meanDX)
+                            j &+= 1
+                        }
+                    }
+                    if let dwRow {
+                        var j = 0
+                        while j < width { dwRow[j] += g[j] * (x[j] - m - mLow) * r; j &+= 1 }
+                    }
+                    if let dbRow {
+                        var j = 0
+                        while j < width { dbRow[j] += g[j]; j &+= 1 }
+                    }
+                }
+            }
+        }
+        let dw = dwPartial.map { $0.sum(alongAxes: [0]) }
+        let db = dbPartial.map { $0.sum(alongAxes: [0]) }
+        return (dx, dw, db)
+    }
+
+    /// Group normalisation, as PyTorch's `torch.nn.functional.group_norm`: the `C` channels are
+    /// split into `groups` consecutive groups, each normalised jointly over its channels and all
+    /// spatial positions with the biased variance, then scaled and shifted per channel.
+    ///
+    /// - Parameters:
+    ///   - input: `[N, C, *]` (any number of spatial axes, including none).
+    ///   - groups: divides `C`.
+    ///   - weight: the per-channel scale γ, `[C]` (1 when `nil`).
+    ///   - bias: the per-channel shift β, `[C]` (0 when `nil`).
+    ///   - epsilon: added to the variance.
+    /// - Returns: a tensor shaped like `input`.
+    public static func groupNorm(_ input: Tensor, groups: Int, weight: Tensor? = nil, bias: Tensor? = nil,
+                                 epsilon: Float = 1e-5) -> Tensor {
+        precondition(input.rank >= 2, "groupNorm: input must be [N, C, *], got \(input.shape)")
+        let batch = input.shape[0], channels = input.shape[1]
+        precondition(groups > 0 && channels % groups == 0,
+                     "groupNorm: \(groups) groups do not divide the \(channels) channels of input \(input.shape)")
+        if let weight { precondition(weight.shape == [channels], "groupNorm: weight \(weight.shape) is not [\(channels)] for input \(input.shape)") }
+        if let bias { precondition(bias.shape == [channels], "groupNorm: bias \(bias.shape) is not [\(channels)] for input \(input.shape)") }
+        let spatial = Shape.count(Array(input.shape.dropFirst(2)))
+        let channelsPerGroup = channels / groups, width = channelsPerGroup * spatial
+        precondition(width > 0, "groupNorm: empty groups in input \(input.shape)")
+        let rows = batch * groups
+        let out = Tensor(uninitializedShape: input.shape)
+        let means = Tensor(uninitializedShape: [rows]), meanCorrections = Tensor(uninitializedShape: [rows])
+        let inverseDeviations = Tensor(uninitializedShape: [rows])
+        let scale = weight ?? Tensor.ones([channels]), shift = bias ?? Tensor.zeros([channels])
+        let px = input.storage.baseAddress, pw = scale.storage.baseAddress, pb = shift.storage.baseAddress
+        let py = out.storage.baseAddress
+        let pMean = means.storage.baseAddress, pLow = meanCorrections.storage.baseAddress
+        let pRstd = inverseDeviations.storage.baseAddress
+        let eps = Double(epsilon)
+        Parallel.forRanges(rows, minimumChunk: Swift.max(1, (1 << 15) / width)) { start, end in
+            for row in start..<end {
+                let x = px + row &* width, y = py + row &* width
+                let (mean, variance) = rowMoments(x, width)
+                // The mean as a float plus a correction: x − m − mLow keeps the Double mean's precision.
+                let m = Float(mean), mLow = Float(mean - Double(m)), r = Float(1 / (variance + eps).squareRoot())
+                pMean[row] = m
+                pLow[row] = mLow
+                pRstd[row] = r
+                let firstChannel = (row % groups) &* channelsPerGroup
+                for local in 0..<channelsPerGroup {
+                    let c = firstChannel &+ local
+                    let a = r * pw[c], b = pb[c]
+                    let xc = x + local &* spatial, yc = y + local &* spatial
+                    var s = 0
+                    while s < spatial { yc[s] = (xc[s] - m - mLow) * a + b; s &+= 1 }
+                }
+            }
+        }
+        var inputs = [input]
+        if let weight { inputs.append(weight) }
+        if let bias { inputs.append(bias) }
+        let x = input.detached()
+        let needInput = input.requiresGradient
+        let needWeight = weight?.requiresGradient ?? false, needBias = bias?.requiresGradient ?? false
+        let weightValue = weight?.detached(), hasBias = bias != nil
+        return record("groupNorm", out, inputs: inputs) { g in
+            let (dx, dw, db) = groupNormBackward(
+                x, g, means: means, meanCorrections: meanCorrections, inverseDeviations: inverseDeviations, weight: weightValue,
+                groups: groups, needInput: needInput, needWeight: needWeight, needBias: needBias)
+            var grads: [Tensor?] = [dx]
+            if weightValue != nil { grads.append(dw) }
+            if hasBias { grads.append(db) }
+            return grads
+        }
+    }
+
+    /// The fused group-norm backward. Per row (sample n, group) of `M` elements and per channel c
+    /// in it: `S_c = Σ g`, `T_c = Σ g ⊙ (x − μ)`; with `A = Σ_c γ_c S_c` and `B = r Σ_c γ_c T_c`,
+    /// `dx = r γ_c g − r A / M − (x − μ) r² B / M`, `dγ_c = Σ_n r T_c`, `dβ_c = Σ_n S_c`.
+    static func groupNormBackward(_ input: Tensor, _ gradient: Tensor, means: Tensor, meanCorrections: Tensor, inverseDeviations: Tensor,
+                                  weight: Tensor?, groups: Int, needInput: Bool, needWeight: Bool,
+                                  needBias: Bool) -> (Tensor?, Tensor?, Tensor?) {
+        let batch = input.shape[0], channels = input.shape[1]
+        let spatial = Shape.count(Array(input.shape.dropFirst(2)))
+        let channelsPerGroup = channels / groups, width = channelsPerGroup * spatial
+        let rows = batch * groups
+        let dx = needInput ? Tensor(uninitializedShape: input.shape) : nil
+        // Per (n, c): Σ g and Σ g ⊙ (x − μ).
+        let channelSums = Tensor(uninitializedShape: [batch, channels])
+        let channelCrossSums = Tensor(uninitializedShape: [batch, channels])
+        let scale = weight ?? Tensor.ones([channels])
+        let px = input.storage.baseAddress, pg = gradient.storage.baseAddress, pw = scale.storage.baseAddress
+        let pMean = means.storage.baseAddress, pLow = meanCorrections.storage.baseAddress
+        let pRstd = inverseDeviations.storage.baseAddress
+        let pS = channelSums.storage.baseAddress, pT = channelCrossSums.storage.baseAddress
+        let pdx = dx?.storage.baseAddress
+        let inverseWidth = 1 / Float(width)
+        Parallel.forRanges(rows, minimumChunk: Swift.max(1, (1 << 15) / width)) { start, end in
+            for row in start..<end {
+                let x = px + row &* width, g = pg + row &* width
+                let m = pMean[row], mLow = pLow[row], r = pRstd[row]
+                let mv = SIMD16<Float>(repeating: m), lowVector = SIMD16<Float>(repeating: mLow)
+                let firstChannel = (row % groups) &* channelsPerGroup
+                // Channel c of sample n sits at n·C + c, and row = n·groups + group.
+                let sumsBase = (row / groups) &* channels &+ firstChannel
+                var a: Float = 0, b: Float = 0
+                for local in 0..<channelsPerGroup {
+                    let xc = x + local &* spatial, gc = g + local &* spatial
+                    var sumG = SIMD16<Float>(), sumGX = SIMD16<Float>()
+                    var s = 0
+                    while s &+ 16 <= spatial {
+                        let gv = load16(gc, s)
+                        sumG += gv
+                        sumGX += gv * (load16(xc, s) - mv - lowVector)
+                        s &+= 16
+                    }
+                    var sg = sumG.sum(), sgx = sumGX.sum()
+                    while s < spatial { sg += gc[s]; sgx += gc[s] * (xc[s] - m - mLow); s &+= 1 }
+                    pS[sumsBase &+ local] = sg
+                    pT[sumsBase &+ local] = sgx
+                    let w = pw[firstChannel &+ local]
+                    a += w * sg
+                    b += w * sgx
+                }
+                guard let pdx else { continue }
+                let constant = -r * a * inverseWidth
+                let slope = -r * r * r * b * inverseWidth
+                let out = pdx + row &* width
+                for local in 0..<channelsPerGroup {
+                    let alpha = r * pw[firstChannel &+ local]
+                    let xc = x + local &* spatial, gc = g + local &* spatial, oc = out + local &* spatial
+                    var s = 0
+                    while s < spatial { oc[s] = alpha * gc[s] + slope * (xc[s] - m - mLow) + constant; s &+= 1 }
+                }
+            }
+        }
+        var dw: Tensor? = nil, db: Tensor? = nil
+        if needWeight {
+            var result = Tensor.zeros([channels])
+            result.withUnsafeMutableBufferPointer { p in
+                for n in 0..<batch {
+                    for c in 0..<channels { p[c] += pRstd[n * groups + c / channelsPerGroup] * pT[n * channels + c] }
+                }
+            }
+            dw = result
+        }
+        if needBias { db = channelSums.sum(alongAxes: [0]) }
+        return (dx, dw, db)
+    }
+
+    /// Mean and biased variance of `count` contiguous floats in one pass: blocks of 512 elements
+    /// are accumulated around a shift (the first element) in `SIMD16<Float>`, and the block sums
+    /// are added in `Double`, so the variance keeps its precision when the mean is large.
+    static func rowMoments(_ p: UnsafePointer<Float>, _ count: Int) -> (mean: Double, variance: Double) {
+        let shift = p[0], shiftDouble = Double(p[0])
+        let shiftVector = SIMD16<Float>(repeating: shift)
+        var sum = 0.0, sumOfSquares = 0.0
+        var i = 0
+        while i < count {
+            let blockEnd = Swift.min(count, i &+ 512)
+            var s0 = SIMD16<Float>(), s1 = SIMD16<Float>(), q0 = SIMD16<Float>(), q1 = SIMD16<Float>()
+            while i &+ 32 <= blockEnd {
+                let a = load16(p, i) - shiftVector, b = load16(p, i &+ 16) - shiftVector
+                s0 += a; s1 += b
+                q0 += a * a; q1 += b * b
+                i &+= 32
+            }
+            sum += Double((s0 + s1).sum())
+            sumOfSquares += Double((q0 + q1).sum())
+            while i < blockEnd {
+                let d = Double(p[i]) - shiftDouble
+                sum += d
+                sumOfSquares += d * d
+                i &+= 1
+            }
+        }
+        let n = Double(count)
+        let shiftedMean = sum / n
+        return (shiftDouble + shiftedMean, Swift.max(sumOfSquares / n - shiftedMean * shiftedMean, 0))
+    }
+
+    /// Sixteen floats from `p + offset` (unaligned load).
+    @inline(__always)
+    static func load16(_ p: UnsafePointer<Float>, _ offset: Int) -> SIMD16<Float> {
+        UnsafeRawPointer(p + offset).loadUnaligned(as: SIMD16<Float>.self)
+    }
+
+    /// ``layerNorm(_:normalizedShape:weight:bias:epsilon:)`` composed from `mean`, `variance` and
+    /// arithmetic, the naive reference for tests (its gradient comes from the composed ops).
+    public static func referenceLayerNorm(_ input: Tensor, normalizedShape: [Int], weight: Tensor? = nil,
+                                          bias: Tensor? = nil, epsilon: Float = 1e-5) -> Tensor {
+        let axes = Array((input.rank - normalizedShape.count)..<input.rank)
+        let mean = input.mean(alongAxes: axes, keepingDimensions: true)
+        let variance = input.variance(alongAxes: axes, correction: 0, keepingDimensions: true)
+        var y = (input - mean) / (variance + epsilon).sqrt()
+        if let weight { y = y * weight }
+        if let bias { y = y + bias }
+        return y
+    }
+
+    /// ``groupNorm(_:groups:weight:bias:epsilon:)`` composed from `mean`, `variance` and
+    /// arithmetic, the naive reference for tests.
+    public static func referenceGroupNorm(_ input: Tensor, groups: Int, weight: Tensor? = nil, bias: Tensor? = nil,
+                                          epsilon: Float = 1e-5) -> Tensor {
+        let grouped = input.reshaped([input.shape[0], groups, -1])
+        let mean = grouped.mean(alongAxes: [2], keepingDimensions: true)
+        let variance = grouped.variance(alongAxes: [2], correction: 0, keepingDimensions: true)
+        var y = ((grouped - mean) / (variance + epsilon).sqrt()).reshaped(input.shape)
+        let channelShape = [input.shape[1]] + [Int](repeating: 1, count: input.rank - 2)
+        if let weight { y = y * weight.reshaped(channelShape) }
+        if let bias { y = y + bias.reshaped(channelShape) }
+        return y
+    }
+}

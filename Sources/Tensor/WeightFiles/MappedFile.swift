@@ -1,0 +1,60 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Foundation
+
+/// A read-only, memory-mapped file: the bytes are paged in by the kernel as they are touched, so
+/// multi-gigabyte checkpoints are never copied into Swift arrays.
+final class MappedFile: @unchecked Sendable {
+    /// The path, for error messages.
+    let path: String
+    /// The mapped bytes (empty for an empty file).
+    let bytes: UnsafeRawBufferPointer
+
+    /// Maps the file at `url` read-only.
+    ///
+    /// - Throws: ``WeightFileError/unreadable(path:reason:)`` when it cannot be opened or mapped.
+    init(url: URL) throws {
+        path = url.path
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            throw WeightFileError.unreadable(path: path, reason: String(cString: strerror(errno)))
+        }
+        defer { close(descriptor) }
+        var status = stat()
+        guard fstat(descriptor, &status) == 0 else {
+            throw WeightFileError.unreadable(path: path, reason: String(cString: strerror(errno)))
+        }
+        guard (status.st_mode & S_IFMT) == S_IFREG else {
+            throw WeightFileError.unreadable(path: path, reason: "not a regular file")
+        }
+        let size = Int(status.st_size)
+        if size == 0 {
+            bytes = UnsafeRawBufferPointer(start: nil, count: 0)
+            return
+        }
+        let address = mmap(nil, size, PROT_READ, MAP_PRIVATE, descriptor, 0)
+        guard let address, address != MAP_FAILED else {
+            throw WeightFileError.unreadable(path: path, reason: "mmap failed: \(String(cString: strerror(errno)))")
+        }
+        bytes = UnsafeRawBufferPointer(start: address, count: size)
+    }
+
+    deinit {
+        if let base = bytes.baseAddress { munmap(UnsafeMutableRawPointer(mutating: base), bytes.count) }
+    }
+
+    /// The file size in bytes.
+    var count: Int { bytes.count }
+
+    /// The byte at `offset`, which the caller has bounds-checked.
+    @inline(__always) subscript(offset: Int) -> UInt8 { bytes[offset] }
+
+    /// A little-endian unsigned integer of `T`'s width at `offset`, or nil when it would run past the end.
+    func littleEndian<T: FixedWidthInteger>(_: T.Type, at offset: Int) -> T? {
+        guard offset >= 0, offset <= count - MemoryLayout<T>.size, let base = bytes.baseAddress else { return nil }
+        return T(littleEndian: base.loadUnaligned(fromByteOffset: offset, as: T.self))
+    }
+}

@@ -1,0 +1,145 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Foundation
+
+extension SafeTensors {
+    /// Writes `tensors` as a float32 safetensors file at `url`, as the Python library's
+    /// `safetensors.torch.save_file` does.
+    ///
+    /// The layout matches the Python library's byte for byte: tensors sorted by name (byte-wise
+    /// UTF-8 order), compact JSON with `__metadata__` first (its keys sorted too; omitted when
+    /// empty), the header padded with spaces to a multiple of 8 bytes, then the little-endian
+    /// float32 data in the same order.
+    ///
+    /// The file is written to a temporary file in the same folder, flushed to disk and renamed
+    /// over `url`, so readers see either the old file or the complete new one — never a partial
+    /// file, even if writing fails halfway.
+    ///
+    /// - Parameters:
+    ///   - tensors: names and tensors; the order does not matter.
+    ///   - metadata: free-form string pairs stored under `__metadata__`.
+    ///   - url: the destination; an existing file is replaced.
+    /// - Throws: ``WeightFileError/duplicateKey(path:key:)`` for a name given twice,
+    ///   ``WeightFileError/writeFailed(path:reason:)`` for a reserved name or a system error.
+    public static func write(_ tensors: [(String, Tensor)], metadata: [String: String] = [:], to url: URL) throws {
+        let path = url.path
+        var seen = Set<String>()
+        for (name, _) in tensors {
+            guard name != "__metadata__" else {
+                throw WeightFileError.writeFailed(path: path, reason: "'__metadata__' is reserved and cannot name a tensor")
+            }
+            guard seen.insert(name).inserted else { throw WeightFileError.duplicateKey(path: path, key: name) }
+        }
+        let sorted = tensors.sorted { $0.0.utf8.lexicographicallyPrecedes($1.0.utf8) }
+        let header = headerBytes(for: sorted.map { ($0.0, $0.1.shape) }, metadata: metadata)
+        try AtomicFile.create(at: url) { descriptor in
+            var length = UInt64(header.count).littleEndian
+            try withUnsafeBytes(of: &length) { try AtomicFile.writeAll(descriptor, $0, path: path) }
+            try header.withUnsafeBytes { try AtomicFile.writeAll(descriptor, $0, path: path) }
+            for (_, tensor) in sorted {
+                try tensor.withUnsafeBufferPointer { elements in
+                    try AtomicFile.writeLittleEndian(descriptor, elements, path: path)
+                }
+            }
+        }
+    }
+
+    /// Writes `tensors` as a float32 safetensors file at `url`; the dictionary's order does not
+    /// matter, since tensors are written sorted by name. Same layout and atomicity guarantee as
+    /// the array overload.
+    public static func write(_ tensors: [String: Tensor], metadata: [String: String] = [:], to url: URL) throws {
+        try write(tensors.map { ($0.key, $0.value) }, metadata: metadata, to: url)
+    }
+
+    /// The header JSON for float32 tensors in the given order, padded with spaces to a multiple
+    /// of 8 bytes, as serde_json writes it for the Python library.
+    static func headerBytes(for entries: [(String, [Int])], metadata: [String: String]) -> [UInt8] {
+        var parts: [String] = []
+        if !metadata.isEmpty {
+            let pairs = metadata.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
+                .map { "\(OrderedJSON.quoted($0.key)):\(OrderedJSON.quoted($0.value))" }
+            parts.append("\"__metadata__\":{\(pairs.joined(separator: ","))}")
+        }
+        var offset = 0
+        for (name, shape) in entries {
+            let end = offset + Shape.count(shape) * MemoryLayout<Float>.size
+            let shapeText = shape.map(String.init).joined(separator: ",")
+            parts.append("\(OrderedJSON.quoted(name)):{\"dtype\":\"F32\",\"shape\":[\(shapeText)],\"data_offsets\":[\(offset),\(end)]}")
+            offset = end
+        }
+        var bytes = Array("{\(parts.joined(separator: ","))}".utf8)
+        bytes.append(contentsOf: repeatElement(UInt8(ascii: " "), count: (8 - bytes.count % 8) % 8))
+        return bytes
+    }
+}
+
+// MARK: - Atomic file writing
+
+/// Writing a file so that readers never see it half-written.
+enum AtomicFile {
+    /// Creates a temporary file next to `url`, lets `body` fill it, flushes it to disk and renames
+    /// it over `url`; on any failure the temporary file is removed and `url` is left untouched.
+    static func create(at url: URL, _ body: (Int32) throws -> Void) throws {
+        let path = url.path
+        let folder = url.deletingLastPathComponent().path
+        let temporaryPath = folder + "/." + url.lastPathComponent + ".tmp-" + String(UInt64.random(in: 0...UInt64.max), radix: 16)
+        let descriptor = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else {
+            throw WeightFileError.writeFailed(path: path, reason: "cannot create a temporary file in \(folder): \(String(cString: strerror(errno)))")
+        }
+        var closed = false
+        do {
+            try body(descriptor)
+            guard fsync(descriptor) == 0 else {
+                throw WeightFileError.writeFailed(path: path, reason: "fsync: \(String(cString: strerror(errno)))")
+            }
+            closed = true
+            guard close(descriptor) == 0 else {
+                throw WeightFileError.writeFailed(path: path, reason: "close: \(String(cString: strerror(errno)))")
+            }
+            guard rename(temporaryPath, path) == 0 else {
+                throw WeightFileError.writeFailed(path: path, reason: "rename: \(String(cString: strerror(errno)))")
+            }
+        } catch {
+            if !closed { close(descriptor) }
+            unlink(temporaryPath)
+            throw error
+        }
+    }
+
+    /// Writes every byte of `bytes`, retrying after short writes and interrupts.
+    static func writeAll(_ descriptor: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws {
+        guard var cursor = bytes.baseAddress else { return }
+        var remaining = bytes.count
+        while remaining > 0 {
+            let written = write(descriptor, cursor, min(remaining, 1 << 30))
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw WeightFileError.writeFailed(path: path, reason: String(cString: strerror(errno)))
+            }
+            cursor += written
+            remaining -= written
+        }
+    }
+
+    /// Writes `elements` as little-endian float32: directly on a little-endian machine, through a
+    /// byte-swapped staging buffer otherwise.
+    static func writeLittleEndian(_ descriptor: Int32, _ elements: UnsafeBufferPointer<Float>, path: String) throws {
+        if 1.littleEndian == 1 {
+            try writeAll(descriptor, UnsafeRawBufferPointer(elements), path: path)
+            return
+        }
+        let chunk = 1 << 16
+        var staging = [UInt32](repeating: 0, count: chunk)
+        var start = 0
+        while start < elements.count {
+            let end = min(start + chunk, elements.count)
+            for i in start..<end { staging[i - start] = elements[i].bitPattern.littleEndian }
+            try staging.withUnsafeBytes { try writeAll(descriptor, UnsafeRawBufferPointer(rebasing: $0[0..<((end - start) * 4)]), path: path) }
+            start = end
+        }
+    }
+}
