@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Tensor
+import GrainTestSupport
 
 // The vectorised element-wise kernels against plain references: broadcasting arithmetic against
 // an index-by-index loop, and the fast GELU against a Double-precision evaluation.
