@@ -34,6 +34,9 @@ let package = Package(
         benchmarkSuite("Pooling"),
         benchmarkSuite("Elementwise"),
         benchmarkSuite("Activation"),
+        benchmarkSuite("Normalization"),
+        benchmarkSuite("Softmax"),
+        benchmarkSuite("Attention"),
         .target(
             name: "BenchmarkSupport",
             dependencies: [.product(name: "Tensor", package: "Grain")],

@@ -13,7 +13,11 @@ best time over all rounds ("best-of") and the median of the rounds' medians, and
               in the same Swift process (bar: ≥ 50 % of copy bandwidth), and Grain / PyTorch time
 
 Usage: Scripts/compare/compare.py [--rounds 3] [--repeats 10] [--only op1,op2] [--skip-build]
-                                  [--json results.jsonl]
+                                  [--hugepages] [--json results.jsonl]
+
+--hugepages runs both sides with GLIBC_TUNABLES=glibc.malloc.hugetlb=1: glibc then asks for
+transparent huge pages on large allocations, which makes the first touch of a fresh 64 MB output
+several times cheaper on machines where 4 KB page faults are slow (VMs in particular).
 Grain's OpenBLAS reads OPENBLAS_NUM_THREADS (unset or 2 on a 2-core machine); the other
 OPENBLAS_* variables of the machine are left as they are.
 """
@@ -32,7 +36,16 @@ BENCHMARKS = ROOT / "Benchmarks"
 MATMUL_BAR = 0.95      # Grain GFLOP/s ≥ 0.95 × raw cblas_sgemm
 CONV_BAR = 1.3         # Grain time ≤ 1.3 × PyTorch
 BANDWIDTH_BAR = 0.5    # ≥ 50 % of memcpy bandwidth
-MEMORY_OPS = ["add", "mul", "gelu", "layer_norm", "group_norm"]
+MEMORY_OPS = ["add", "mul", "gelu", "layer_norm", "group_norm", "softmax"]
+
+
+def child_environment(args):
+    """The environment of both benchmark processes."""
+    env = dict(os.environ)
+    if args.hugepages:
+        tunables = [t for t in env.get("GLIBC_TUNABLES", "").split(":") if t]
+        env["GLIBC_TUNABLES"] = ":".join(tunables + ["glibc.malloc.hugetlb=1"])
+    return env
 
 
 def run_lines(command, env=None):
@@ -56,19 +69,20 @@ def collect(args, binary):
                                    text=True).stdout.split())
     wanted = args.only.split(",") if args.only else None
     grain_only = sorted(grain_ops & set(wanted)) if wanted else sorted(grain_ops)
-    # The baselines are always measured: every ratio needs them.
-    grain_only = sorted(set(grain_only) | {"cblas_sgemm", "memcpy"})
+    # The copy baseline is always measured: the bandwidth ratios need it (cblas_sgemm comes with matmul).
+    grain_only = sorted(set(grain_only) | {"memcpy"})
     torch_command = [sys.executable, str(HERE / "torch_opbench.py"), "--repeats", str(args.repeats),
                      "--threads", "2"]
     if wanted:
-        torch_command += ["--only", ",".join(w for w in wanted if w not in ("cblas_sgemm", "memcpy"))]
+        torch_command += ["--only", ",".join(w for w in wanted if w != "memcpy")]
+    env = child_environment(args)
     records = {}
     for round_index in range(args.rounds):
         print(f"round {round_index + 1}/{args.rounds}: grain", file=sys.stderr, flush=True)
-        for line in run_lines([str(binary), "--repeats", str(args.repeats), "--only", ",".join(grain_only)]):
+        for line in run_lines([str(binary), "--repeats", str(args.repeats), "--only", ",".join(grain_only)], env=env):
             records.setdefault(("grain", line["op"], line["shape"]), []).append(line)
         print(f"round {round_index + 1}/{args.rounds}: torch", file=sys.stderr, flush=True)
-        for line in run_lines(torch_command):
+        for line in run_lines(torch_command, env=env):
             records.setdefault(("torch", line["op"], line["shape"]), []).append(line)
     return records
 
@@ -139,6 +153,21 @@ def table(records):
         out.append(f"| {shape} | {fmt_time(grain and grain[0])} | {fmt_ratio(grain and flops / grain[0] / 1e9, 1)} | "
                    f"{fmt_time(torch and torch[0])} | {fmt_ratio(torch and flops / torch[0] / 1e9, 1)} | "
                    f"{fmt_ratio(ratio)} {verdict(ok)} | {fmt_ratio(median_ratio)} |")
+    # Attention against PyTorch.
+    attention_shapes = shapes_of(records, "torch", "attention") or shapes_of(records, "grain", "attention")
+    if attention_shapes:
+        out.append("\n### scaled dot-product attention [1, heads, L = S, E] (no bar)\n")
+        out.append("| heads×L×E | Grain best | Grain GFLOP/s | PyTorch best | PyTorch GFLOP/s | Grain / PyTorch time | "
+                   "median ratio |")
+        out.append("|---|---|---|---|---|---|---|")
+        for shape in attention_shapes:
+            grain = summary(records, ("grain", "attention", shape))
+            torch = summary(records, ("torch", "attention", shape))
+            flops = (grain or torch)[2]["flops"]
+            out.append(f"| {shape} | {fmt_time(grain and grain[0])} | {fmt_ratio(grain and flops / grain[0] / 1e9, 1)} | "
+                       f"{fmt_time(torch and torch[0])} | {fmt_ratio(torch and flops / torch[0] / 1e9, 1)} | "
+                       f"{fmt_ratio(grain[0] / torch[0] if grain and torch else None)} | "
+                       f"{fmt_ratio(grain[1] / torch[1] if grain and torch else None)} |")
     # Memory-bound ops against memcpy and PyTorch.
     copy = summary(records, ("grain", "memcpy", "64MB"))
     copy_rate = copy[2]["bytes"] / copy[0] / 1e9 if copy else None
@@ -169,8 +198,10 @@ def main():
     parser.add_argument("--rounds", type=int, default=3, help="alternating Grain/PyTorch runs (default 3)")
     parser.add_argument("--repeats", type=int, default=10, help="timed runs per op and round (default 10)")
     parser.add_argument("--only", default=None, help="comma-separated ops (matmul, conv2d, add, mul, gelu, "
-                                                     "layer_norm, group_norm)")
+                                                     "layer_norm, group_norm, softmax, attention)")
     parser.add_argument("--skip-build", action="store_true", help="use the existing release build")
+    parser.add_argument("--hugepages", action="store_true",
+                        help="run both sides with GLIBC_TUNABLES=glibc.malloc.hugetlb=1 (transparent huge pages)")
     parser.add_argument("--json", default=None, help="also write every raw record to this JSON-lines file")
     args = parser.parse_args()
     threads = os.environ.get("OPENBLAS_NUM_THREADS")
@@ -187,7 +218,8 @@ def main():
                 for line in lines:
                     handle.write(json.dumps({"implementation": impl, **line}) + "\n")
     print(f"{args.rounds} rounds × {args.repeats} repeats; best-of over all runs, median of the rounds' medians; "
-          f"PyTorch {torch_version()} with 2 threads")
+          f"PyTorch {torch_version()} with 2 threads; "
+          f"{'GLIBC_TUNABLES=' + child_environment(args)['GLIBC_TUNABLES'] if args.hugepages else 'default glibc malloc'}")
     print(table(records))
 
 

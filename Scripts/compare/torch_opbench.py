@@ -91,6 +91,19 @@ def bench_group_norm(repeats):
            repeats, bytes=2.0 * MB64)
 
 
+def bench_softmax(repeats):
+    x = randn((4096, 4096), 1)
+    report("softmax", "4096x4096 last", measure(lambda: torch.softmax(x, dim=-1), repeats), repeats, bytes=2.0 * MB64)
+
+
+def bench_attention(repeats):
+    for tokens in (1024, 4096):
+        q, k, v = (randn((1, 8, tokens, 40), seed) for seed in (1, 2, 3))
+        report("attention", f"8x{tokens}x40",
+               measure(lambda: F.scaled_dot_product_attention(q, k, v), repeats, warmup=1), repeats,
+               flops=4.0 * 8 * tokens * tokens * 40)
+
+
 OPS = {
     "matmul": bench_matmul,
     "conv2d": bench_conv2d,
@@ -99,6 +112,8 @@ OPS = {
     "gelu": bench_gelu,
     "layer_norm": bench_layer_norm,
     "group_norm": bench_group_norm,
+    "softmax": bench_softmax,
+    "attention": bench_attention,
 }
 
 

@@ -2,8 +2,8 @@ import Benchmark
 import BenchmarkSupport
 import Tensor
 
-// Activations on 64 MB tensors (16 Mi floats): GELU (exact, erf) is the transcendental-bound
-// one; ReLU and SiLU for scale.
+// Activations on 64 MB tensors (16 Mi floats): GELU (exact) vectorised against its per-element
+// Foundation `erf` reference; the tanh GELU, SiLU and ReLU for scale.
 
 let benchmarks: @Sendable () -> Void = {
     Benchmark.defaultConfiguration = .init(
@@ -19,6 +19,11 @@ let benchmarks: @Sendable () -> Void = {
         let x = input.wrappedValue
         benchmark.startMeasurement()
         blackHole(x.gelu())
+    }
+    Benchmark("gelu.reference 16Mi") { benchmark in
+        let x = input.wrappedValue
+        benchmark.startMeasurement()
+        blackHole(x.referenceGelu())
     }
     Benchmark("geluTanh 16Mi") { benchmark in
         let x = input.wrappedValue

@@ -3,7 +3,8 @@
 //
 // Each op runs once or twice to warm up, then `--repeats` times; `seconds` is the best time and
 // `median` the median. Two machine baselines are measured in the same process:
-//   cblas_sgemm   the raw BLAS call on preallocated buffers (the bar for `matmul`)
+//   cblas_sgemm   the raw BLAS call on preallocated buffers (the bar for `matmul`), timed by the
+//                 `matmul` op alternately with `Tensor.matmul`
 //   memcpy        a 64 MB copy between preallocated, already-touched buffers (the bar for the
 //                 memory-bound ops; its `bytes` counts the read and the write)
 //
@@ -37,6 +38,25 @@ func measure(repeats: Int, warmup: Int = 1, _ body: () -> Void) -> (best: Double
     }
     times.sort()
     return (times[0], times[times.count / 2])
+}
+
+/// Best and median wall times of `first` and `second`, run alternately `repeats` times each
+/// after `warmup` unmeasured rounds, so that a change in machine load hits both alike.
+func measurePair(repeats: Int, warmup: Int = 1, _ first: () -> Void, _ second: () -> Void)
+    -> (first: (best: Double, median: Double), second: (best: Double, median: Double)) {
+    for _ in 0..<warmup { first(); second() }
+    var firstTimes: [Double] = [], secondTimes: [Double] = []
+    for _ in 0..<max(repeats, 1) {
+        var start = now()
+        first()
+        firstTimes.append(now() - start)
+        start = now()
+        second()
+        secondTimes.append(now() - start)
+    }
+    firstTimes.sort()
+    secondTimes.sort()
+    return ((firstTimes[0], firstTimes[firstTimes.count / 2]), (secondTimes[0], secondTimes[secondTimes.count / 2]))
 }
 
 /// Keeps the optimiser from discarding a result.
@@ -80,28 +100,24 @@ struct Op {
 }
 
 let ops: [Op] = [
-    Op(name: "cblas_sgemm") { repeats in
+    Op(name: "matmul") { repeats in
+        // Tensor.matmul and the raw cblas_sgemm on preallocated buffers, interleaved run by run
+        // so that both see the same machine load; reported as two ops.
         for n in [512, 1024, 2048] {
             let a = randomTensor([n, n], seed: 1), b = randomTensor([n, n], seed: 2)
             let c = UnsafeMutablePointer<Float>.allocate(capacity: n * n)
             c.initialize(repeating: 0, count: n * n)
             defer { c.deallocate() }
-            a.withUnsafeBufferPointer { pa in
+            let n32 = Int32(n)
+            let (raw, grain) = a.withUnsafeBufferPointer { pa in
                 b.withUnsafeBufferPointer { pb in
-                    let n32 = Int32(n)
-                    let time = measure(repeats: repeats, warmup: 2) {
-                        rawSgemm(101, 111, 111, n32, n32, n32, 1, pa.baseAddress, n32, pb.baseAddress, n32, 0, c, n32)
-                    }
-                    report(op: "cblas_sgemm", shape: "\(n)", time, repeats: repeats, flops: 2 * Double(n * n * n))
+                    measurePair(repeats: repeats, warmup: 2,
+                                { rawSgemm(101, 111, 111, n32, n32, n32, 1, pa.baseAddress, n32, pb.baseAddress, n32, 0, c, n32) },
+                                { consume(Tensor.matmul(a, b)) })
                 }
             }
-        }
-    },
-    Op(name: "matmul") { repeats in
-        for n in [512, 1024, 2048] {
-            let a = randomTensor([n, n], seed: 1), b = randomTensor([n, n], seed: 2)
-            let time = measure(repeats: repeats, warmup: 2) { consume(Tensor.matmul(a, b)) }
-            report(op: "matmul", shape: "\(n)", time, repeats: repeats, flops: 2 * Double(n * n * n))
+            report(op: "cblas_sgemm", shape: "\(n)", raw, repeats: repeats, flops: 2 * Double(n * n * n))
+            report(op: "matmul", shape: "\(n)", grain, repeats: repeats, flops: 2 * Double(n * n * n))
         }
     },
     Op(name: "conv2d") { repeats in
@@ -136,6 +152,37 @@ let ops: [Op] = [
         let x = randomTensor(bandwidthShape, seed: 1)
         let time = measure(repeats: repeats, warmup: 2) { consume(x.gelu()) }
         report(op: "gelu", shape: "4x64x256x256", time, repeats: repeats, bytes: 2 * megabytes64)
+    },
+    Op(name: "layer_norm") { repeats in
+        // Over [C, H, W] with an element-wise affine of that shape: x, γ, β read, y written.
+        let x = randomTensor(bandwidthShape, seed: 1)
+        let normalized = Array(bandwidthShape.dropFirst())
+        let w = randomTensor(normalized, seed: 2), b = randomTensor(normalized, seed: 3)
+        let time = measure(repeats: repeats, warmup: 2) {
+            consume(Tensor.layerNorm(x, normalizedShape: normalized, weight: w, bias: b))
+        }
+        report(op: "layer_norm", shape: "4x64x256x256", time, repeats: repeats, bytes: 2 * megabytes64 + megabytes64 / 2)
+    },
+    Op(name: "group_norm") { repeats in
+        let x = randomTensor(bandwidthShape, seed: 1)
+        let w = randomTensor([bandwidthShape[1]], seed: 2), b = randomTensor([bandwidthShape[1]], seed: 3)
+        let time = measure(repeats: repeats, warmup: 2) { consume(Tensor.groupNorm(x, groups: 32, weight: w, bias: b)) }
+        report(op: "group_norm", shape: "4x64x256x256 g32", time, repeats: repeats, bytes: 2 * megabytes64)
+    },
+    Op(name: "softmax") { repeats in
+        let x = randomTensor([4096, 4096], seed: 1)
+        let time = measure(repeats: repeats, warmup: 2) { consume(x.softmax(alongAxis: -1)) }
+        report(op: "softmax", shape: "4096x4096 last", time, repeats: repeats, bytes: 2 * megabytes64)
+    },
+    Op(name: "attention") { repeats in
+        // Stable Diffusion U-Net self-attention: 8 heads of width 40; 4·L·S·E flops per head.
+        for tokens in [1024, 4096] {
+            let q = randomTensor([1, 8, tokens, 40], seed: 1), k = randomTensor([1, 8, tokens, 40], seed: 2)
+            let v = randomTensor([1, 8, tokens, 40], seed: 3)
+            let time = measure(repeats: repeats) { consume(Tensor.scaledDotProductAttention(query: q, key: k, value: v)) }
+            report(op: "attention", shape: "8x\(tokens)x40", time, repeats: repeats,
+                   flops: 4 * 8 * Double(tokens) * Double(tokens) * 40)
+        }
     },
 ]
 
