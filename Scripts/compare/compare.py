@@ -13,11 +13,14 @@ best time over all rounds ("best-of") and the median of the rounds' medians, and
               in the same Swift process (bar: ≥ 50 % of copy bandwidth), and Grain / PyTorch time
 
 Usage: Scripts/compare/compare.py [--rounds 3] [--repeats 10] [--only op1,op2] [--skip-build]
-                                  [--hugepages] [--json results.jsonl]
+                                  [--hugepages] [--target-cpu NAME] [--json results.jsonl]
 
 --hugepages runs both sides with GLIBC_TUNABLES=glibc.malloc.hugetlb=1: glibc then asks for
 transparent huge pages on large allocations, which makes the first touch of a fresh 64 MB output
 several times cheaper on machines where 4 KB page faults are slow (VMs in particular).
+--target-cpu NAME builds Grain with -Xswiftc -target-cpu NAME (e.g. znver3: AVX2 and FMA) in its
+own build folder; the default build, like any SwiftPM build without flags, targets baseline
+x86-64 (SSE2), while PyTorch picks AVX2/AVX-512 kernels at run time.
 Grain's OpenBLAS reads OPENBLAS_NUM_THREADS (unset or 2 on a 2-core machine); the other
 OPENBLAS_* variables of the machine are left as they are.
 """
@@ -54,11 +57,24 @@ def run_lines(command, env=None):
     return [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
 
 
-def build_grain():
+def build_arguments(args):
+    """`swift build` arguments: release, and with --target-cpu its own build folder and flags."""
+    arguments = ["-c", "release"]
+    if args.target_cpu:
+        arguments += ["--scratch-path", str(BENCHMARKS / f".build-cpu-{args.target_cpu}"),
+                      "-Xswiftc", "-target-cpu", "-Xswiftc", args.target_cpu]
+    return arguments
+
+
+def build_grain(args):
     print("building grain-opbench (release)…", file=sys.stderr, flush=True)
-    subprocess.run(["swift", "build", "-c", "release", "--product", "grain-opbench"],
+    subprocess.run(["swift", "build", *build_arguments(args), "--product", "grain-opbench"],
                    cwd=BENCHMARKS, check=True, stdout=subprocess.DEVNULL)
-    path = subprocess.run(["swift", "build", "-c", "release", "--show-bin-path"], cwd=BENCHMARKS,
+    return grain_binary(args)
+
+
+def grain_binary(args):
+    path = subprocess.run(["swift", "build", *build_arguments(args), "--show-bin-path"], cwd=BENCHMARKS,
                           check=True, stdout=subprocess.PIPE, text=True).stdout.strip()
     return Path(path) / "grain-opbench"
 
@@ -200,6 +216,9 @@ def main():
     parser.add_argument("--only", default=None, help="comma-separated ops (matmul, conv2d, add, mul, gelu, "
                                                      "layer_norm, group_norm, softmax, attention)")
     parser.add_argument("--skip-build", action="store_true", help="use the existing release build")
+    parser.add_argument("--target-cpu", default=None,
+                        help="build Grain for this CPU (-Xswiftc -target-cpu NAME, e.g. znver3), in "
+                             "Benchmarks/.build-cpu-NAME; the default build targets baseline x86-64 (SSE2)")
     parser.add_argument("--hugepages", action="store_true",
                         help="run both sides with GLIBC_TUNABLES=glibc.malloc.hugetlb=1 (transparent huge pages)")
     parser.add_argument("--json", default=None, help="also write every raw record to this JSON-lines file")
@@ -207,10 +226,7 @@ def main():
     threads = os.environ.get("OPENBLAS_NUM_THREADS")
     if threads not in (None, "", "2"):
         print(f"warning: OPENBLAS_NUM_THREADS={threads}; the comparison assumes 2 threads", file=sys.stderr)
-    if args.skip_build:
-        binary = BENCHMARKS / ".build" / "release" / "grain-opbench"
-    else:
-        binary = build_grain()
+    binary = grain_binary(args) if args.skip_build else build_grain(args)
     records = collect(args, binary)
     if args.json:
         with open(args.json, "w") as handle:
@@ -219,7 +235,8 @@ def main():
                     handle.write(json.dumps({"implementation": impl, **line}) + "\n")
     print(f"{args.rounds} rounds × {args.repeats} repeats; best-of over all runs, median of the rounds' medians; "
           f"PyTorch {torch_version()} with 2 threads; "
-          f"{'GLIBC_TUNABLES=' + child_environment(args)['GLIBC_TUNABLES'] if args.hugepages else 'default glibc malloc'}")
+          f"{'GLIBC_TUNABLES=' + child_environment(args)['GLIBC_TUNABLES'] if args.hugepages else 'default glibc malloc'}; "
+          f"Grain built for {args.target_cpu or 'baseline x86-64'}")
     print(table(records))
 
 
