@@ -78,6 +78,7 @@ struct BenchmarkExtractor: ParsableCommand {
     @OptionGroup var extractor: ExtractorOptions
     @Option(help: "Patches per image.") var patches = 1024
     @Option(help: "Repetitions (the best is reported).") var repetitions = 5
+    @Flag(help: "Also print the time of each stage of one forward pass on standard error.") var stages = false
 
     func run() throws {
         let model = try extractor.load()
@@ -89,6 +90,17 @@ struct BenchmarkExtractor: ParsableCommand {
             let start = DispatchTime.now().uptimeNanoseconds
             _ = model.features(tokens)
             best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        }
+        if stages {
+            var last = DispatchTime.now().uptimeNanoseconds
+            Tensor.withoutGradient {
+                _ = model(tokens) { name, _ in
+                    let now = DispatchTime.now().uptimeNanoseconds
+                    printError(String(format: "%-16@ %8.1f ms", name as NSString, Double(now - last) / 1e6))
+                    last = now
+                }
+            }
+            printError(String(format: "%-16@ %8.1f ms", "transformer" as NSString, Double(DispatchTime.now().uptimeNanoseconds - last) / 1e6))
         }
         print("{\"patches\": \(patches), \"seconds\": \(best), \"patches_per_second\": \(Double(patches) / best)}")
     }
