@@ -193,6 +193,11 @@ extension Tensor {
         let tileRows = convolutionTileRows(g)
         // Small images (such as the extractor's 16×16 patches) share one column matrix, images
         // side by side, so each sgemm is large enough to run at full speed.
+        if !g.isPointwise && g.batch > 1 && outPlane < 4096 && g.groups == 1 && g.strideY == 1 && g.strideX == 1
+            && g.inputChannels >= 16 {  // with few channels each tap's sgemm is too thin: im2col wins
+            convolutionForwardShifted(input, weight: weight, bias: bias, g, into: output)
+            return
+        }
         let imagesPerBlock = Swift.min(g.batch, convolutionColumnBudget / Swift.max(K &* outPlane, 1))
         if !g.isPointwise && g.batch > 1 && outPlane < 4096 && imagesPerBlock > 1 {
             convolutionForwardBatched(input, weight: weight, bias: bias, g, imagesPerBlock: imagesPerBlock, into: output)
@@ -225,6 +230,74 @@ extension Tensor {
                     rowStart = rowEnd
                 }
             }
+        }
+    }
+
+    /// The forward convolution for many small images at stride 1 without im2col ("shifted
+    /// windows"): the images of a block are zero-padded side by side into `[C, B·Hp·Wp]`; for
+    /// each kernel tap `t` at offset `δₜ = ky·dY·Wp + kx·dX`, one sgemm adds
+    /// `W[:, :, ky, kx] · X[:, j + δₜ]` into an output laid out on the padded grid `[O, B·Hp·Wp]`;
+    /// the valid `Ho × Wo` window of each image is then copied out with the bias. It reads the
+    /// input once per tap instead of writing a column matrix `kH·kW` times its size.
+    static func convolutionForwardShifted(_ input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                                          bias: UnsafePointer<Float>?, _ g: ConvolutionGeometry,
+                                          into output: UnsafeMutablePointer<Float>) {
+        let C = g.inputChannels, O = g.outputChannels, H = g.inputHeight, W = g.inputWidth
+        let kH = g.kernelHeight, kW = g.kernelWidth, taps = kH &* kW
+        let Hp = H &+ 2 &* g.paddingY, Wp = W &+ 2 &* g.paddingX, plane = Hp &* Wp
+        let Ho = g.outputHeight, Wo = g.outputWidth
+        let maximumOffset = (kH &- 1) &* g.dilationY &* Wp &+ (kW &- 1) &* g.dilationX
+        // Weights regrouped tap-major: [taps, O, C].
+        let packed = UnsafeMutablePointer<Float>.allocate(capacity: taps &* O &* C)
+        defer { packed.deallocate() }
+        for o in 0..<O {
+            for c in 0..<C {
+                for t in 0..<taps { packed[(t &* O &+ o) &* C &+ c] = weight[(o &* C &+ c) &* taps &+ t] }
+            }
+        }
+        let imagesPerBlock = Swift.max(1, Swift.min(g.batch, convolutionColumnBudget / Swift.max((C &+ O) &* plane, 1)))
+        let width = imagesPerBlock &* plane
+        // Borders stay zero: every block overwrites the same interiors.
+        let padded = UnsafeMutablePointer<Float>.allocate(capacity: C &* width)
+        padded.initialize(repeating: 0, count: C &* width)
+        let product = UnsafeMutablePointer<Float>.allocate(capacity: O &* width)
+        defer { padded.deallocate(); product.deallocate() }
+        let paddedPointer = SendablePointer(padded), productPointer = SendablePointer(product)
+        let destination = SendablePointer(output)
+        var first = 0
+        while first < g.batch {
+            let count = Swift.min(imagesPerBlock, g.batch &- first)
+            Parallel.forRanges(C &* count, minimumChunk: Swift.max(1, (1 << 14) / Swift.max(plane, 1))) { start, end in
+                for index in start..<end {
+                    let c = index / count, b = index &- c &* count
+                    let source = input + ((first &+ b) &* C &+ c) &* H &* W
+                    let interior: Int = c &* width &+ b &* plane &+ g.paddingY &* Wp &+ g.paddingX
+                    let target = paddedPointer.pointer + interior
+                    for y in 0..<H { (target + y &* Wp).update(from: source + y &* W, count: W) }
+                }
+            }
+            let n = count &* plane &- maximumOffset
+            for ky in 0..<kH {
+                for kx in 0..<kW {
+                    let t = ky &* kW &+ kx
+                    let offset = ky &* g.dilationY &* Wp &+ kx &* g.dilationX
+                    gemm(packed + t &* O &* C, transposeA: false, padded + offset, transposeB: false,
+                         m: O, n: n, k: C, into: product, beta: t == 0 ? 0 : 1, lda: C, ldb: width, ldc: width)
+                }
+            }
+            Parallel.forRanges(count &* O, minimumChunk: Swift.max(1, (1 << 14) / Swift.max(Ho &* Wo, 1))) { start, end in
+                for index in start..<end {
+                    let b = index / O, o = index &- b &* O
+                    let shift = bias?[o] ?? 0
+                    let y = destination.pointer + ((first &+ b) &* O &+ o) &* Ho &* Wo
+                    let p = productPointer.pointer + (o &* width &+ b &* plane)
+                    for row in 0..<Ho {
+                        let src = p + row &* Wp, dst = y + row &* Wo
+                        for x in 0..<Wo { dst[x] = src[x] + shift }
+                    }
+                }
+            }
+            first &+= count
         }
     }
 

@@ -64,10 +64,10 @@ struct ExtractorParityTests {
         }
     }
 
-    /// Within 1e-4 relative to each element, with an absolute floor of 1e-6 of the tensor's
+    /// Within 1e-4 relative to each element, with an absolute floor of 1e-5 of the tensor's
     /// largest magnitude for elements near zero.
     func expectParity(_ actual: Tensor, _ expected: Tensor, _ label: String, sourceLocation: SourceLocation = #_sourceLocation) {
         let scale = expected.scalars.reduce(Float(0)) { max($0, abs($1)) }
-        expectClose(actual, expected, rtol: 1e-4, atol: 1e-6 * scale, label, sourceLocation: sourceLocation)
+        expectClose(actual, expected, rtol: 1e-4, atol: 1e-5 * scale, label, sourceLocation: sourceLocation)
     }
 }

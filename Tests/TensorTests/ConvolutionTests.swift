@@ -188,3 +188,15 @@ func dot(_ a: Tensor, _ b: Tensor) -> Double {
         expectClose(y, Tensor(shape: [1, 2, 6, 6], scalars: expected), rtol: 1e-5, atol: 1e-6, "convTranspose2d vs torch")
     }
 }
+
+/// The shifted-window path (stride 1, one group, ≥ 16 channels, many small images) against the
+/// naive kernel, including rectangular kernels, asymmetric padding and dilation.
+@Test(arguments: [((3, 3), (1, 1), (1, 1)), ((3, 2), (1, 2), (2, 1)), ((1, 3), (0, 0), (1, 1)), ((5, 5), (2, 2), (1, 2))])
+func shiftedWindowConvolutionMatchesReference(kernel: (Int, Int), padding: (Int, Int), dilation: (Int, Int)) {
+    let x = randomTensor([5, 16, 6, 7], seed: 21)
+    let w = randomTensor([7, 16, kernel.0, kernel.1], seed: 22)
+    let b = randomTensor([7], seed: 23)
+    let fast = Tensor.conv2d(x, weight: w, bias: b, padding: padding, dilation: dilation)
+    let reference = Tensor.referenceConv2d(x, weight: w, bias: b, padding: padding, dilation: dilation)
+    expectClose(fast, reference, rtol: 1e-5, atol: 1e-5, "shifted conv \(kernel) pad \(padding) dilation \(dilation)")
+}

@@ -1,0 +1,12 @@
+import ArgumentParser
+
+/// The `grain` command-line tool.
+@main
+struct Grain: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "grain",
+        abstract: "Detect AI-generated images as anomalies against the low-level statistics of real photographs.",
+        version: "0.1.0",
+        subcommands: [Parity.self, Features.self, BenchmarkExtractor.self]
+    )
+}
