@@ -80,26 +80,43 @@ def grain_binary(args):
 
 
 def collect(args, binary):
-    """Per (implementation, op, shape): the records of every round."""
-    grain_ops = set(subprocess.run([binary, "--list"], check=True, stdout=subprocess.PIPE,
-                                   text=True).stdout.split())
-    wanted = args.only.split(",") if args.only else None
-    grain_only = sorted(grain_ops & set(wanted)) if wanted else sorted(grain_ops)
-    # The copy baseline is always measured: the bandwidth ratios need it (cblas_sgemm comes with matmul).
-    grain_only = sorted(set(grain_only) | {"memcpy"})
-    torch_command = [sys.executable, str(HERE / "torch_opbench.py"), "--repeats", str(args.repeats),
-                     "--threads", "2"]
-    if wanted:
-        torch_command += ["--only", ",".join(w for w in wanted if w != "memcpy")]
+    """Per (implementation, op, shape): the records of every round.
+
+    Each round runs every op once in Grain and once in PyTorch, op by op and alternating which
+    side goes first, so that both sides of one comparison run minutes apart at most: the machine
+    is shared, and its load drifts.
+    """
+    grain_ops = subprocess.run([binary, "--list"], check=True, stdout=subprocess.PIPE, text=True).stdout.split()
+    torch_ops = subprocess.run([sys.executable, str(HERE / "torch_opbench.py"), "--list"], check=True,
+                               stdout=subprocess.PIPE, text=True).stdout.split()
+    wanted = args.only.split(",") if args.only else [op for op in grain_ops if op != "memcpy"]
+    unknown = [op for op in wanted if op not in grain_ops and op not in torch_ops]
+    if unknown:
+        sys.exit(f"compare.py: unknown ops {unknown}; Grain has {grain_ops}, PyTorch has {torch_ops}")
     env = child_environment(args)
     records = {}
-    for round_index in range(args.rounds):
-        print(f"round {round_index + 1}/{args.rounds}: grain", file=sys.stderr, flush=True)
-        for line in run_lines([str(binary), "--repeats", str(args.repeats), "--only", ",".join(grain_only)], env=env):
+
+    def run_grain(op):
+        for line in run_lines([str(binary), "--repeats", str(args.repeats), "--only", op], env=env):
             records.setdefault(("grain", line["op"], line["shape"]), []).append(line)
-        print(f"round {round_index + 1}/{args.rounds}: torch", file=sys.stderr, flush=True)
-        for line in run_lines(torch_command, env=env):
+
+    def run_torch(op):
+        command = [sys.executable, str(HERE / "torch_opbench.py"), "--repeats", str(args.repeats), "--threads", "2",
+                   "--only", op]
+        for line in run_lines(command, env=env):
             records.setdefault(("torch", line["op"], line["shape"]), []).append(line)
+
+    for round_index in range(args.rounds):
+        print(f"round {round_index + 1}/{args.rounds}", file=sys.stderr, flush=True)
+        # The copy baseline every round: the bandwidth ratios need it.
+        run_grain("memcpy")
+        for op in wanted:
+            sides = [(run_grain, op in grain_ops), (run_torch, op in torch_ops)]
+            if round_index % 2 == 1:
+                sides.reverse()
+            for run, available in sides:
+                if available:
+                    run(op)
     return records
 
 

@@ -3,7 +3,7 @@
 prints the same JSON lines: {"op", "shape", "seconds", "median", "repeats", "bytes"?, "flops"?}.
 
 Each op runs twice to warm up, then --repeats times; "seconds" is the best, "median" the median.
-Usage: torch_opbench.py [--repeats N] [--threads 2] [--only op1,op2,...]
+Usage: torch_opbench.py [--repeats N] [--threads 2] [--only op1,op2,...] [--list]
 """
 import argparse
 import json
@@ -122,7 +122,11 @@ def main():
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--only", default=None, help="comma-separated ops (default: all)")
+    parser.add_argument("--list", action="store_true", help="print the op names and exit")
     args = parser.parse_args()
+    if args.list:
+        print("\n".join(OPS))
+        return
     torch.set_num_threads(args.threads)
     selected = args.only.split(",") if args.only else list(OPS)
     unknown = [name for name in selected if name not in OPS]
