@@ -244,7 +244,9 @@ def main():
     if threads not in (None, "", "2"):
         print(f"warning: OPENBLAS_NUM_THREADS={threads}; the comparison assumes 2 threads", file=sys.stderr)
     binary = grain_binary(args) if args.skip_build else build_grain(args)
+    load_before = os.getloadavg()
     records = collect(args, binary)
+    load_after = os.getloadavg()
     if args.json:
         with open(args.json, "w") as handle:
             for (impl, _, _), lines in sorted(records.items()):
@@ -253,7 +255,8 @@ def main():
     print(f"{args.rounds} rounds × {args.repeats} repeats; best-of over all runs, median of the rounds' medians; "
           f"PyTorch {torch_version()} with 2 threads; "
           f"{'GLIBC_TUNABLES=' + child_environment(args)['GLIBC_TUNABLES'] if args.hugepages else 'default glibc malloc'}; "
-          f"Grain built for {args.target_cpu or 'baseline x86-64'}")
+          f"Grain built for {args.target_cpu or 'baseline x86-64'}; load average (1 min) "
+          f"{load_before[0]:.1f} before, {load_after[0]:.1f} after on {os.cpu_count()} CPUs")
     print(table(records))
 
 
