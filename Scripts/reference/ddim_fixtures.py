@@ -9,6 +9,7 @@ Layout (every tensor float32 unless noted; the safetensors metadata holds JSON s
   metadata "configs"   {NAME: scheduler.config as diffusers serialises it (to_json_string)}
   metadata "cases"     [{name, config, steps, timestep, eta}] step cases, see below
   metadata "add_noise" [{name, config, timesteps}] add_noise cases
+  metadata "loops"     [{name, config, level, timesteps}] restoration loops with a toy denoiser
   metadata "versions"  {torch, diffusers}
 
   NAME.betas, NAME.alphas_cumprod      [num_train_timesteps]
@@ -20,6 +21,7 @@ Layout (every tensor float32 unless noted; the safetensors metadata holds JSON s
   CASE.prev_sample, CASE.pred_original_sample   outputs of step()
 
   ADD.original, ADD.noise, ADD.noisy   [3, 4, 8, 8]; ADD.timesteps int64 [3] (one per sample) or [1]
+  LOOP.original, LOOP.noise, LOOP.restored   [2, 4, 8, 8]
 
 The configurations: SD v1.4 (its own scheduler_config.json, written by a PNDMScheduler, loaded with
 DDIMScheduler.from_config as diffusers' pipelines do) and the same with v and sample prediction;
@@ -121,13 +123,37 @@ for name in ("sd14", "cosine_linspace_sample", "zero_snr_thresholding"):
         tensors[f"{case}.noisy"] = CONFIGS[name].add_noise(original, noise, t).contiguous()
         add_noise_cases.append({"name": case, "config": name, "timesteps": timesteps})
 
+# The restoration loop of a noise level, run with diffusers' scheduler: corrupt x0 to the first of
+# the last k of 50 timesteps, then x = step(toy(x, t), t, x).prev_sample for each of them. The toy
+# denoiser is tanh(0.5 x + 0.001 t) * 0.8, simple to write in Swift.
+def toy_denoiser(x, t):
+    return torch.tanh(x * 0.5 + t * 0.001) * 0.8
+
+
+loop_cases = []
+for name, k in (("sd14", 1), ("sd14", 5), ("sd14", 9), ("linear_trailing_v", 9), ("cosine_linspace_sample", 4)):
+    scheduler = CONFIGS[name]
+    scheduler.set_timesteps(50)
+    timesteps = [int(t) for t in scheduler.timesteps[-k:]]
+    case = f"{name}.loop.level{k}"
+    original, noise = randn(2, 4, 8, 8), randn(2, 4, 8, 8)
+    x = scheduler.add_noise(original, noise, torch.tensor(timesteps[:1]))
+    for t in timesteps:
+        x = scheduler.step(toy_denoiser(x, t), t, x).prev_sample
+    tensors[f"{case}.original"] = original
+    tensors[f"{case}.noise"] = noise
+    tensors[f"{case}.restored"] = x.contiguous()
+    loop_cases.append({"name": case, "config": name, "level": k, "timesteps": timesteps})
+
 metadata = {
     "configs": json.dumps({name: json.loads(s.config.to_json_string()) if hasattr(s.config, "to_json_string")
                            else json.loads(s.to_json_string()) for name, s in CONFIGS.items()}),
     "cases": json.dumps(cases),
     "add_noise": json.dumps(add_noise_cases),
+    "loops": json.dumps(loop_cases),
     "versions": json.dumps({"torch": torch.__version__, "diffusers": diffusers.__version__}),
 }
 os.makedirs(os.path.dirname(OUT), exist_ok=True)
 save_file({k: v.clone().contiguous() for k, v in tensors.items()}, OUT, metadata=metadata)
-print(f"wrote {len(tensors)} tensors, {len(cases)} step cases, {len(add_noise_cases)} add_noise cases to {OUT}")
+print(f"wrote {len(tensors)} tensors, {len(cases)} step cases, {len(add_noise_cases)} add_noise cases, "
+      f"{len(loop_cases)} loops to {OUT}")
