@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import Tensor
 import GrainTestSupport
-@testable import Diffusion
+import Diffusion
 
 /// Parity with diffusers' `DDIMScheduler` against Fixtures/ddim.safetensors, written by
 /// Scripts/reference/ddim_fixtures.py: betas, ᾱ, timesteps for 8 step counts, `step` and `add_noise`,

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import Tensor
 import GrainTestSupport
-@testable import Diffusion
+import Diffusion
 
 /// The paper's nine noise levels (DESIGN.md §6) on Stable Diffusion v1.4's 50-step schedule.
 @Suite struct NoiseLevelTests {

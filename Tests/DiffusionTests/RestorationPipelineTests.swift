@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import Tensor
 import GrainTestSupport
-@testable import Diffusion
+import Diffusion
 
 /// The denoiser that knows the answer: for x_t it returns the noise that separates x_t from x₀,
 /// `(x_t − √ᾱ_t x₀)/√(1 − ᾱ_t)`. Every DDIM step then predicts x₀ exactly, so a restoration must

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import Tensor
 import GrainTestSupport
-@testable import Diffusion
+import Diffusion
 
 /// The scheduler's configuration coding, its invariants, its gradients and its error messages.
 @Suite struct SchedulerTests {
