@@ -16,17 +16,19 @@ public struct PretextRecord: Sendable, Codable, Equatable, Hashable {
     public var meanAbsoluteError: Double
     /// The noise seed (derived from the source hash), absent for the original.
     public var seed: UInt64?
+    /// SHA-256 of the image file, checked when a build resumes.
+    public var sha256: String?
 
     /// JSON names as written in the manifest.
     enum CodingKeys: String, CodingKey {
-        case path, source, level, timestep, seed
+        case path, source, level, timestep, seed, sha256
         case pretextClass = "class"
         case meanAbsoluteError = "mae"
     }
 
     /// Creates a record.
     public init(path: String, source: String, pretextClass: PretextClass, level: Int? = nil, timestep: Int? = nil,
-                meanAbsoluteError: Double, seed: UInt64? = nil) {
+                meanAbsoluteError: Double, seed: UInt64? = nil, sha256: String? = nil) {
         self.path = path
         self.source = source
         self.pretextClass = pretextClass
@@ -34,6 +36,7 @@ public struct PretextRecord: Sendable, Codable, Equatable, Hashable {
         self.timestep = timestep
         self.meanAbsoluteError = meanAbsoluteError
         self.seed = seed
+        self.sha256 = sha256
     }
 }
 
