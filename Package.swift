@@ -59,6 +59,7 @@ let package = Package(
         .testTarget(name: "NNTests", dependencies: ["NN", "Tensor", "GrainTestSupport"]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "Tensor"], exclude: ["Fixtures"]),
         .testTarget(name: "PretextTests", dependencies: ["Pretext", "NN", "Imaging", "Tensor", "GrainTestSupport"]),
-        .testTarget(name: "OneClassTests", dependencies: ["OneClass", "Tensor"], exclude: ["Fixtures"]),
+        .testTarget(name: "OneClassTests", dependencies: ["OneClass", "Pretext", "NN", "Imaging", "Tensor", "GrainTestSupport"],
+                    exclude: ["Fixtures"]),
     ]
 )
