@@ -61,5 +61,7 @@ let package = Package(
         .testTarget(name: "PretextTests", dependencies: ["Pretext", "NN", "Imaging", "Tensor", "GrainTestSupport"]),
         .testTarget(name: "OneClassTests", dependencies: ["OneClass", "Pretext", "NN", "Imaging", "Tensor", "GrainTestSupport"],
                     exclude: ["Fixtures"]),
+        // Runs the built `grain` executable (skipped when it has not been built).
+        .testTarget(name: "GrainCLITests", dependencies: ["NN", "Imaging", "Tensor", "GrainTestSupport"]),
     ]
 )
