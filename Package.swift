@@ -62,6 +62,9 @@ let package = Package(
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "Tensor"], exclude: ["Fixtures"]),
         .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "Tensor", "GrainTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "PretextTests", dependencies: ["Pretext", "NN", "Imaging", "Tensor", "GrainTestSupport"]),
-        .testTarget(name: "OneClassTests", dependencies: ["OneClass", "Tensor"], exclude: ["Fixtures"]),
+        .testTarget(name: "OneClassTests", dependencies: ["OneClass", "Pretext", "NN", "Imaging", "Tensor", "GrainTestSupport"],
+                    exclude: ["Fixtures"]),
+        // Runs the built `grain` executable (skipped when it has not been built).
+        .testTarget(name: "GrainCLITests", dependencies: ["NN", "Imaging", "Tensor", "GrainTestSupport"]),
     ]
 )
