@@ -109,6 +109,6 @@ public struct Image: Sendable, Equatable {
     /// `hashlib.sha256(pil_image.tobytes()).hexdigest()` for the same pixels, which makes decoder
     /// parity checkable without storing reference images.
     public var pixelDigest: String {
-        pixels.withUnsafeBytes { ContentHash.sha256($0) }
+        pixels.withUnsafeBytes { SHA256.hexDigest($0) }
     }
 }

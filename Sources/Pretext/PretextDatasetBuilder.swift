@@ -131,7 +131,7 @@ public struct PretextDatasetBuilder<Codec: LatentCodec, Model: Denoiser> {
             do { data = try Data(contentsOf: url) } catch {
                 throw PretextDatasetError.unreadablePhoto(path: url.path, reason: error.localizedDescription)
             }
-            let hash = ContentHash.sha256(data)
+            let hash = SHA256.hexDigest(of: data)
             if shard.contains(contentHash: hash) && !mine.contains(where: { $0.hash == hash }) { mine.append((url, data, hash)) }
         }
         mine.sort { $0.hash < $1.hash }
@@ -161,7 +161,7 @@ public struct PretextDatasetBuilder<Codec: LatentCodec, Model: Denoiser> {
               let manifest = try? PretextManifest(contentsOf: url), manifest.records.count == PretextClass.count else { return nil }
         for record in manifest.records {
             guard let expected = record.sha256,
-                  let actual = try? ContentHash.sha256(contentsOf: output.appendingPathComponent(record.path)),
+                  let actual = try? SHA256.hexDigest(ofFileAt: output.appendingPathComponent(record.path)),
                   actual == expected else { return nil }
         }
         return manifest.records
@@ -201,7 +201,7 @@ public struct PretextDatasetBuilder<Codec: LatentCodec, Model: Denoiser> {
             try AtomicFile.write(png, to: output.appendingPathComponent(relative), event: event)
             records.append(PretextRecord(path: relative, source: hash, pretextClass: pretextClass, level: level, timestep: timestep,
                                          meanAbsoluteError: Self.meanAbsoluteError(picture, original),
-                                         seed: pretextClass == .original ? nil : seed, sha256: ContentHash.sha256(png)))
+                                         seed: pretextClass == .original ? nil : seed, sha256: SHA256.hexDigest(of: png)))
         }
         try AtomicFile.write(try PretextManifest(records: records).encoded(), to: output.appendingPathComponent("records/\(hash).jsonl"),
                              event: event)
