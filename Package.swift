@@ -60,5 +60,6 @@ let package = Package(
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "Tensor"], exclude: ["Fixtures"]),
         .testTarget(name: "PretextTests", dependencies: ["Pretext", "NN", "Imaging", "Tensor", "GrainTestSupport"]),
         .testTarget(name: "OneClassTests", dependencies: ["OneClass", "Tensor"], exclude: ["Fixtures"]),
+        .testTarget(name: "StableDiffusionTests", dependencies: ["NN", "Tensor", "GrainTestSupport"], exclude: ["Fixtures"]),
     ]
 )
