@@ -66,5 +66,6 @@ let package = Package(
                     exclude: ["Fixtures"]),
         // Runs the built `grain` executable (skipped when it has not been built).
         .testTarget(name: "GrainCLITests", dependencies: ["NN", "Imaging", "Tensor", "GrainTestSupport"]),
+        .testTarget(name: "StableDiffusionTests", dependencies: ["NN", "Tensor", "GrainTestSupport"], exclude: ["Fixtures"]),
     ]
 )
