@@ -15,12 +15,16 @@ Each case: {name, log_likelihoods, labels (0 real / 1 generated), threshold,
 The ROC is roc_curve(..., drop_intermediate=False); its thresholds t on -log_likelihood become
 cutoffs -t. TPR at a fixed FPR is the highest TPR among ROC points with FPR <= rate (no
 interpolation). Scores are rounded (to 1 or 2 decimals) in several cases so that ties occur.
+
+"pca": {x [40, 5], explained_variance (PCA(n_components=3).explained_variance_),
+        explained_variance_ratio, components (rows; sign is sklearn's svd_flip, compare up to sign)}
 """
 import json
 import os
 
 import numpy as np
 import sklearn
+from sklearn.decomposition import PCA
 from sklearn.metrics import (accuracy_score, average_precision_score, balanced_accuracy_score,
                              confusion_matrix, roc_auc_score, roc_curve)
 
@@ -70,7 +74,12 @@ def main():
     real = rng.normal(1500, 40, 400)
     fake = rng.normal(1380, 60, 50)
     cases.append(case("imbalanced", np.round(np.concatenate([real, fake]), 2), [0] * 400 + [1] * 50, 1420.0))
-    out = {"sklearn_version": sklearn.__version__, "cases": cases}
+    x = np.round(rng.normal(0, 1, (40, 5)) @ rng.normal(0, 1, (5, 5)) + rng.normal(0, 3, 5), 3)
+    pca = PCA(n_components=3).fit(x)
+    out = {"sklearn_version": sklearn.__version__, "cases": cases,
+           "pca": {"x": x.tolist(), "explained_variance": pca.explained_variance_.tolist(),
+                   "explained_variance_ratio": pca.explained_variance_ratio_.tolist(),
+                   "components": pca.components_.tolist()}}
     path = os.path.join(os.path.dirname(__file__), "..", "..", "Tests", "OneClassTests", "Fixtures", "metrics_sklearn.json")
     with open(path, "w") as f:
         json.dump(out, f)

@@ -16,8 +16,13 @@ struct MetricsFixtures: Decodable {
 
         var classes: [SampleClass] { labels.map { $0 == 1 ? .generated : .real } }
     }
+    struct PCACase: Decodable {
+        let x: [[Double]]
+        let explainedVariance: [Double], explainedVarianceRatio: [Double], components: [[Double]]
+    }
     let sklearnVersion: String
     let cases: [Case]
+    let pca: PCACase
 
     static let shared: MetricsFixtures = {
         let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
