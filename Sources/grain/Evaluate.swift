@@ -307,11 +307,14 @@ struct Evaluate: ParsableCommand {
 
     /// How the mixture and threshold were made.
     func mixtureProvenance(_ fit: Fit) -> [String: String] {
-        [
+        let n = Double(fit.trainingLogLikelihoods.count)
+        let bic = -2 * fit.trainingLogLikelihoods.reduce(0, +) + Double(fit.mixture.parameterCount) * log(n)
+        return [
             "components": "\(components)", "covariance_type": covariance.rawValue, "regularization": "\(regularization)",
             "threshold_rule": "authors, rate \(rate) on \(fit.trainingLogLikelihoods.count) training samples",
             "mixture_seed": "\(seed &+ 2)", "mixture_converged": "\(fit.mixture.converged)",
             "mixture_iterations": "\(fit.mixture.iterationCount)", "mixture_lower_bound": "\(fit.mixture.lowerBound)",
+            "mixture_parameters": "\(fit.mixture.parameterCount)", "mixture_bic": "\(bic)",
         ]
     }
 
