@@ -7,6 +7,7 @@ struct Grain: ParsableCommand {
         commandName: "grain",
         abstract: "Detect AI-generated images as anomalies against the low-level statistics of real photographs.",
         version: "0.1.0",
-        subcommands: [Parity.self, Features.self, Evaluate.self, BenchmarkExtractor.self]
+        subcommands: [Parity.self, Features.self, Fit.self, Detect.self, Evaluate.self, Convert.self, Inspect.self, Train.self, Finetune.self,
+                      BenchmarkExtractor.self]
     )
 }
