@@ -69,15 +69,19 @@ public struct EvaluationReport: Codable, Sendable {
     public let threshold: Double
     /// How the detector and the samples were made (weights, mixture, crops, seed, …).
     public let provenance: [String: String]
+    /// What the scores are, for axis labels: `log-likelihood`, or e.g. the joint margin.
+    public var scoreLabel: String
     /// One entry per setting, in the order given.
     public let settings: [Setting]
 
     /// Builds the tables.
     ///
     /// - Precondition: every setting has real photos and at least one non-empty generator.
-    public init(threshold: Double, settings: [SettingScores], provenance: [String: String] = [:]) {
+    public init(threshold: Double, settings: [SettingScores], provenance: [String: String] = [:],
+                scoreLabel: String = "log-likelihood") {
         self.threshold = threshold
         self.provenance = provenance
+        self.scoreLabel = scoreLabel
         self.settings = settings.map { scores in
             Setting(name: scores.perturbation.description, perturbation: scores.perturbation,
                     table: GeneratorTable(real: scores.real.logLikelihoods,
@@ -143,7 +147,7 @@ public struct EvaluationReport: Codable, Sendable {
             let sources = [first.real] + first.generated
             let suffix = first.perturbation == .original ? "" : " (\(first.perturbation))"
             try save(Figures.likelihoodHistogram(sources: sources.map { ($0.name, $0.logLikelihoods) }, threshold: threshold,
-                                                 title: "Log-likelihood by source" + suffix), "histogram")
+                                                 title: "Scores by source" + suffix, scoreLabel: scoreLabel), "histogram")
             let labels = { (source: ScoredSource) in
                 Array(repeating: SampleClass.real, count: first.real.logLikelihoods.count)
                     + Array(repeating: SampleClass.generated, count: source.logLikelihoods.count)

@@ -15,9 +15,11 @@ public enum Figures {
     ///   - sources: Each source's name and log-likelihoods (real photos first, by convention).
     ///   - threshold: The decision threshold to mark, if any.
     ///   - binCount: The number of bins over the range.
+    ///   - scoreLabel: The horizontal axis label.
     /// - Precondition: at least one source with a finite score; `binCount ≥ 1`.
     public static func likelihoodHistogram(sources: [(name: String, logLikelihoods: [Double])], threshold: Double?,
-                                           binCount: Int = 40, title: String = "Log-likelihood by source") -> Plot {
+                                           binCount: Int = 40, title: String = "Log-likelihood by source",
+                                           scoreLabel: String = "log-likelihood") -> Plot {
         precondition(binCount >= 1, "Figures.likelihoodHistogram: binCount \(binCount) < 1")
         let all = sources.flatMap(\.logLikelihoods).filter(\.isFinite).sorted()
         precondition(!all.isEmpty, "Figures.likelihoodHistogram: no finite log-likelihoods")
@@ -44,7 +46,7 @@ public enum Figures {
             layers.append(Plot.Layer(name: "threshold", color: .black, mark: .verticalRule(x: threshold, dashed: true)))
         }
         let margin = (high - low) * 0.02
-        return Plot(title: title, xLabel: "log-likelihood", yLabel: "fraction of images",
+        return Plot(title: title, xLabel: scoreLabel, yLabel: "fraction of images",
                     xRange: (low - margin)...(high + margin), yRange: 0...max(tallest * 1.1, 1e-9), layers: layers)
     }
 

@@ -206,7 +206,8 @@ struct Evaluate: ParsableCommand {
         }
         let outURL = URL(fileURLWithPath: out)
         provenance["score"] = memberCount == 1 ? "log-likelihood" : "joint margin: min over members of (log-likelihood − threshold)"
-        let report = EvaluationReport(threshold: combinedThreshold, settings: combinedScores, provenance: provenance)
+        let report = EvaluationReport(threshold: combinedThreshold, settings: combinedScores, provenance: provenance,
+                                      scoreLabel: memberCount == 1 ? "log-likelihood" : "joint margin: min over members of (log-likelihood - threshold)")
         try report.write(to: outURL, scores: combinedScores)
         if memberCount > 1 {
             for member in 0..<memberCount {
