@@ -34,7 +34,7 @@ extension AutoencoderKLConfiguration {
 /// ``DiffusionTrainingSettings/checkpointInterval`` steps (and at the end) the weights and Adam's
 /// state go to `checkpoint-<step>.safetensors` in the output folder and the per-step losses to
 /// `loss.csv` (`step,loss,reconstruction,kl`); ``run(stopAfter:progress:)`` resumes from the newest
-/// checkpoint and reaches the same weights as an uninterrupted run.
+/// checkpoint and reaches the same weights as an uninterrupted run (a checkpoint resumes under settings that differ only in `steps`, so a finished run can be extended).
 public final class AutoencoderTrainer {
     /// The model being trained.
     public let vae: AutoencoderKL
@@ -71,7 +71,7 @@ public final class AutoencoderTrainer {
         self.output = output
         optimizer = Adam(learningRate: settings.learningRate)
         checkpoints = TrainingCheckpoints(folder: output, format: "grain-autoencoder-training")
-        configurationJSON = try canonicalJSON(["model": canonicalJSON(configuration), "settings": canonicalJSON(settings),
+        configurationJSON = try canonicalJSON(["model": canonicalJSON(configuration), "settings": canonicalJSON(settings.resumeIdentity),
                                                "klWeight": String(klWeight)])
         try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
     }

@@ -33,6 +33,14 @@ public struct DiffusionTrainingSettings: Sendable, Codable, Equatable {
         self.seed = seed
     }
 
+    /// The settings a checkpoint must match to be resumed: all but ``steps``, so a finished run
+    /// can be extended by asking for more steps.
+    var resumeIdentity: DiffusionTrainingSettings {
+        var identity = self
+        identity.steps = 0
+        return identity
+    }
+
     /// The generator of step `step` (from 0): depends on the seed and the step alone, so a resumed
     /// run draws what an uninterrupted one would.
     func generator(forStep step: Int) -> RandomGenerator {

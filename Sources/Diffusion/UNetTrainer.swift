@@ -86,7 +86,7 @@ public final class UNetTrainer {
         conditioning = Tensor(repeating: 0, shape: [1, 1, configuration.crossAttentionDimension])
         optimizer = Adam(learningRate: settings.learningRate)
         checkpoints = TrainingCheckpoints(folder: output, format: "grain-unet-training")
-        configurationJSON = try canonicalJSON(["model": canonicalJSON(configuration), "settings": canonicalJSON(settings),
+        configurationJSON = try canonicalJSON(["model": canonicalJSON(configuration), "settings": canonicalJSON(settings.resumeIdentity),
                                                "scalingFactor": String(vae.configuration.scalingFactor)])
         try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
     }
