@@ -21,7 +21,9 @@ struct PretextCommand: ParsableCommand {
             """)
 
         @Option(help: "Folders (searched recursively) or files of real photos.") var photos: [String]
-        @Option(help: "A diffusers Stable Diffusion folder (unet/, vae/, text_encoder/).") var stableDiffusion: String
+        @Option(help: "A diffusers Stable Diffusion folder (unet/, vae/, text_encoder/).") var stableDiffusion: String?
+        @Option(help: "A small denoiser folder (vae/, unet/) from `grain denoiser train`, instead of --stable-diffusion.")
+        var smallDenoiser: String?
         @Option(help: "Weights variant in the folder, e.g. fp16 (converted to float32).") var variant: String?
         @Option(help: "The dataset folder.") var out: String
         @Option(help: "Side of the centre crop taken from each photo (a multiple of 64); default: the largest fitting crop.")
@@ -30,8 +32,12 @@ struct PretextCommand: ParsableCommand {
 
         func run() throws {
             guard let shard = Shard(shard) else { throw ValidationError("--shard must be i/n with 0 ≤ i < n, got \(shard)") }
-            let pipeline = try RestorationPipeline<StableDiffusionCodec, StableDiffusionDenoiser>.stableDiffusion(
-                folder: URL(fileURLWithPath: stableDiffusion), variant: variant)
+            let pipeline: RestorationPipeline<StableDiffusionCodec, StableDiffusionDenoiser>
+            switch (stableDiffusion, smallDenoiser) {
+            case (let folder?, nil): pipeline = try .stableDiffusion(folder: URL(fileURLWithPath: folder), variant: variant)
+            case (nil, let folder?): pipeline = try .smallDenoiser(folder: URL(fileURLWithPath: folder))
+            default: throw ValidationError("give exactly one of --stable-diffusion and --small-denoiser")
+            }
             if let cropSize, cropSize % pipeline.sizeMultiple != 0 {
                 throw ValidationError("--crop-size \(cropSize) must be a multiple of \(pipeline.sizeMultiple)")
             }
