@@ -8,14 +8,13 @@
 import PackageDescription
 
 /// One ordo-one/benchmark suite per op family, in `Benchmarks/<name>/<name>.swift`.
-func benchmarkSuite(_ name: String) -> Target {
+func benchmarkSuite(_ name: String, products: [String] = ["Tensor"]) -> Target {
     .executableTarget(
         name: name,
         dependencies: [
             .product(name: "Benchmark", package: "benchmark"),
-            .product(name: "Tensor", package: "Grain"),
             "BenchmarkSupport",
-        ],
+        ] + products.map { .product(name: $0, package: "Grain") },
         path: "Benchmarks/\(name)",
         plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
     )
@@ -37,6 +36,7 @@ let package = Package(
         benchmarkSuite("Normalization"),
         benchmarkSuite("Softmax"),
         benchmarkSuite("Attention"),
+        benchmarkSuite("Extractor", products: ["Tensor", "NN"]),
         .target(
             name: "BenchmarkSupport",
             dependencies: [.product(name: "Tensor", package: "Grain")],
