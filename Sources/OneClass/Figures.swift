@@ -46,8 +46,12 @@ public enum Figures {
             layers.append(Plot.Layer(name: "threshold", color: .black, mark: .verticalRule(x: threshold, dashed: true)))
         }
         let margin = (high - low) * 0.02
-        return Plot(title: title, xLabel: scoreLabel, yLabel: "fraction of images",
-                    xRange: (low - margin)...(high + margin), yRange: 0...max(tallest * 1.1, 1e-9), layers: layers)
+        var plot = Plot(title: title, xLabel: scoreLabel, yLabel: "fraction of images",
+                        xRange: (low - margin)...(high + margin), yRange: 0...max(tallest * 1.1, 1e-9), layers: layers
+        )
+        plot.legendPosition = .below
+        plot.height += Int(plot.legendBelowLayout.height)
+        return plot
     }
 
     /// ROC curves, one per named scoring (the AUC in the legend), with the chance diagonal.
@@ -93,9 +97,13 @@ public enum Figures {
                                      mark: .dots(points: points, radius: 3, opacity: 0.7)))
         }
         let ratios = pca.explainedVarianceRatios.map { $0 * 100 }
-        return Plot(title: title, xLabel: String(format: "PC1 (%.1f%% of variance)", ratios[0]),
-                    yLabel: String(format: "PC2 (%.1f%% of variance)", ratios[1]),
-                    xRange: Plot.range(covering: xs), yRange: Plot.range(covering: ys), layers: layers)
+        var plot = Plot(title: title, xLabel: String(format: "PC1 (%.1f%% of variance)", ratios[0]),
+                        yLabel: String(format: "PC2 (%.1f%% of variance)", ratios[1]),
+                        xRange: Plot.range(covering: xs), yRange: Plot.range(covering: ys), layers: layers
+        )
+        plot.legendPosition = .below
+        plot.height += Int(plot.legendBelowLayout.height)
+        return plot
     }
 
     /// Metrics against a degradation parameter (JPEG quality, downscaling factor), one line per
@@ -118,7 +126,8 @@ public enum Figures {
         }
         var plot = Plot(title: title, xLabel: parameterName, yLabel: "metric", xRange: Plot.range(covering: points.map(\.parameter)),
                         yRange: -0.02...1.02, layers: layers)
-        plot.legendPosition = .bottomLeft
+        plot.legendPosition = .below
+        plot.height += Int(plot.legendBelowLayout.height)
         return plot
     }
 }

@@ -121,6 +121,9 @@ public struct Plot: Sendable {
         case bottomLeft
         /// Bottom right.
         case bottomRight
+        /// Under the plot, below the horizontal axis label, in as many columns as fit: never
+        /// over the data (the image keeps its size; the plot area shrinks).
+        case below
     }
 
     /// Creates an empty plot; add ``layers`` afterwards.
@@ -164,7 +167,23 @@ public struct Plot: Sendable {
     var area: (left: Double, top: Double, right: Double, bottom: Double) {
         let yTicks = Plot.ticks(yRange)
         let longest = yTicks.values.map { Plot.format($0, step: yTicks.step).count }.max() ?? 1
-        return (40 + Double(longest) * Plot.characterAdvance, 36, Double(width) - 20, Double(height) - 56)
+        return (40 + Double(longest) * Plot.characterAdvance, 36, Double(width) - 20, Double(height) - 56 - legendBelowLayout.height)
+    }
+
+    /// The named layers, which get legend entries.
+    var legendEntries: [Layer] { layers.filter { $0.name != nil } }
+
+    /// The width of one legend entry: swatch, gap and the longest name.
+    var legendEntryWidth: Double {
+        34 + Double(legendEntries.map { $0.name!.count }.max() ?? 0) * Plot.characterAdvance
+    }
+
+    /// With ``LegendPosition/below``: the legend's columns and the height it takes (0 otherwise).
+    var legendBelowLayout: (columns: Int, height: Double) {
+        guard legendPosition == .below, !legendEntries.isEmpty else { return (1, 0) }
+        let columns = max(1, min(legendEntries.count, Int((Double(width) - 40) / (legendEntryWidth + 12))))
+        let rows = (legendEntries.count + columns - 1) / columns
+        return (columns, Double(rows) * 20 + 8)
     }
 
     /// The pixel position of a data point.
@@ -213,7 +232,7 @@ public struct Plot: Sendable {
                              color: .black, vertical: false, bold: false))
         }
         out.append(.text(title, x: Double(width) / 2, y: 24, anchor: .middle, color: .black, vertical: false, bold: true))
-        out.append(.text(xLabel, x: (a.left + a.right) / 2, y: Double(height) - 12, anchor: .middle,
+        out.append(.text(xLabel, x: (a.left + a.right) / 2, y: a.bottom + 44, anchor: .middle,
                          color: .black, vertical: false, bold: false))
         out.append(.text(yLabel, x: 18, y: (a.top + a.bottom) / 2, anchor: .middle, color: .black, vertical: true, bold: false))
         out += legendCommands()
@@ -244,27 +263,35 @@ public struct Plot: Sendable {
         }
     }
 
-    /// The legend, top right inside the plot area: a swatch and the name of each named layer.
+    /// The legend: a swatch and the name of each named layer, in a corner of the plot area on a
+    /// translucent white box, or in columns under the plot.
     func legendCommands() -> [Command] {
-        let named = layers.filter { $0.name != nil }
+        let named = legendEntries
         guard !named.isEmpty else { return [] }
         let a = area
-        let longest = named.map { $0.name!.count }.max()!
-        let boxWidth = 34 + Double(longest) * Plot.characterAdvance, rowHeight = 20.0
-        let boxHeight = rowHeight * Double(named.count) + 8
-        let x = switch legendPosition {
-        case .topLeft, .bottomLeft: a.left + 8
-        case .topRight, .bottomRight: a.right - boxWidth - 8
+        let entryWidth = legendEntryWidth, rowHeight = 20.0
+        var out: [Command] = []
+        var origins: [(x: Double, y: Double)] = []
+        if legendPosition == .below {
+            let columns = legendBelowLayout.columns
+            for index in named.indices {
+                origins.append((20 + Double(index % columns) * (entryWidth + 12), a.bottom + 54 + rowHeight * Double(index / columns)))
+            }
+        } else {
+            let boxHeight = rowHeight * Double(named.count) + 8
+            let x = switch legendPosition {
+            case .topLeft, .bottomLeft: a.left + 8
+            default: a.right - entryWidth - 8
+            }
+            let y = switch legendPosition {
+            case .topLeft, .topRight: a.top + 8
+            default: a.bottom - boxHeight - 8
+            }
+            out.append(.rectangle(x: x, y: y, width: entryWidth, height: boxHeight, color: .white, opacity: 0.85))
+            origins = named.indices.map { (x, y + 4 + rowHeight * Double($0)) }
         }
-        let y = switch legendPosition {
-        case .topLeft, .topRight: a.top + 8
-        case .bottomLeft, .bottomRight: a.bottom - boxHeight - 8
-        }
-        var out: [Command] = [
-            .rectangle(x: x, y: y, width: boxWidth, height: boxHeight, color: .white, opacity: 0.85),
-        ]
-        for (row, layer) in named.enumerated() {
-            let rowY = y + 4 + rowHeight * Double(row)
+        for (layer, origin) in zip(named, origins) {
+            let (x, rowY) = origin
             switch layer.mark {
             case .line(_, let dashed), .verticalRule(_, let dashed):
                 out.append(.line(x0: x + 6, y0: rowY + 10, x1: x + 24, y1: rowY + 10, color: layer.color, width: 2, dashed: dashed))
