@@ -7,6 +7,6 @@ struct Grain: ParsableCommand {
         commandName: "grain",
         abstract: "Detect AI-generated images as anomalies against the low-level statistics of real photographs.",
         version: "0.1.0",
-        subcommands: [Parity.self, Features.self, BenchmarkExtractor.self]
+        subcommands: [Parity.self, Features.self, BenchmarkExtractor.self, BenchmarkStableDiffusion.self]
     )
 }
