@@ -204,7 +204,7 @@ public final class VAEEncoder: Module, Layer, @unchecked Sendable {
         }
         h = midBlock(h)
         observer?("mid_block", h)
-        h = convOut(convNormOut(h).silu())
+        h = convOut(convNormOut.normalizedSiLU(h))
         observer?("conv_out", h)
         return h
     }
@@ -264,7 +264,7 @@ public final class VAEDecoder: Module, Layer, @unchecked Sendable {
             h = block(h)
             observer?("up_blocks.\(i)", h)
         }
-        h = convOut(convNormOut(h).silu())
+        h = convOut(convNormOut.normalizedSiLU(h))
         observer?("conv_out", h)
         return h
     }

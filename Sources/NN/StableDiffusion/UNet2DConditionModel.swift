@@ -406,7 +406,7 @@ public final class UNet2DConditionModel: Module, @unchecked Sendable {
             h = block(h, skips: &skips, timeEmbedding: embedding, context: context, upsampleSize: size)
             observer?("up_blocks.\(i)", h)
         }
-        h = convOut(convNormOut(h).silu())
+        h = convOut(convNormOut.normalizedSiLU(h))
         observer?("conv_out", h)
         return h
     }
