@@ -109,19 +109,6 @@ public struct Image: Sendable, Equatable {
     /// `hashlib.sha256(pil_image.tobytes()).hexdigest()` for the same pixels, which makes decoder
     /// parity checkable without storing reference images.
     public var pixelDigest: String {
-        var digest = [UInt8](repeating: 0, count: 32)
-        pixels.withUnsafeBufferPointer { buffer in
-            digest.withUnsafeMutableBufferPointer { out in
-                grain_sha256(buffer.baseAddress, buffer.count, out.baseAddress)
-            }
-        }
-        let hex: [Character] = Array("0123456789abcdef")
-        var text = ""
-        text.reserveCapacity(64)
-        for byte in digest {
-            text.append(hex[Int(byte >> 4)])
-            text.append(hex[Int(byte & 15)])
-        }
-        return text
+        pixels.withUnsafeBytes { SHA256.hexDigest($0) }
     }
 }

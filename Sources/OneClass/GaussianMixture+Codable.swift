@@ -61,7 +61,7 @@ extension GaussianMixture: Codable {
     }
 
     /// A description of the first inconsistency between the parameters' shapes, or `nil`.
-    private static func shapeProblem(configuration: Configuration, weights: [Double], means: Matrix,
+    static func shapeProblem(configuration: Configuration, weights: [Double], means: Matrix,
                                      covariances: CovarianceParameters, precisionsCholesky: CovarianceParameters) -> String? {
         let k = weights.count, d = means.columns
         if k != configuration.componentCount { return "\(k) weights for \(configuration.componentCount) components" }

@@ -78,10 +78,12 @@ extension Tensor {
         let tilesY = (Ho &+ 1) / 2, tilesX = (Wo &+ 1) / 2
         let chunkRows = Swift.max(1, Swift.min(tilesY, winogradChunkBudget / Swift.max(16 &* (C &+ O) &* tilesX, 1)))
         let chunkTiles = chunkRows &* tilesX
-        let u = UnsafeMutablePointer<Float>.allocate(capacity: 16 &* O &* C)
-        let v = UnsafeMutablePointer<Float>.allocate(capacity: 16 &* C &* chunkTiles)
-        let m = UnsafeMutablePointer<Float>.allocate(capacity: 16 &* O &* chunkTiles)
-        defer { u.deallocate(); v.deallocate(); m.deallocate() }
+        // Scratch as tensors, so large buffers come from (and go back to) the buffer cache.
+        let uStorage = Tensor(uninitializedShape: [16, O, C])
+        let vStorage = Tensor(uninitializedShape: [16, C, chunkTiles])
+        let mStorage = Tensor(uninitializedShape: [16, O, chunkTiles])
+        let u = uStorage.storage.baseAddress, v = vStorage.storage.baseAddress, m = mStorage.storage.baseAddress
+        defer { withExtendedLifetime((uStorage, vStorage, mStorage)) {} }
         winogradFilterTransform(weight, outputChannels: O, inputChannels: C, into: u)
         let vPointer = SendablePointer(v), mPointer = SendablePointer(m), outPointer = SendablePointer(output)
         // A padded row holds input columns −pX ..< 2·tilesX + 2 − pX.

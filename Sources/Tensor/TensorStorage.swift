@@ -13,7 +13,8 @@ public final class TensorStorage: @unchecked Sendable {
     public init(uninitializedCount count: Int) {
         precondition(count >= 0, "TensorStorage: negative element count \(count)")
         let bytes = max(count, 1) * MemoryLayout<Float>.stride
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+        let raw = BufferCache.shared.take(byteCount: bytes)
+            ?? UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
         baseAddress = raw.bindMemory(to: Float.self, capacity: max(count, 1))
         self.count = count
     }
@@ -30,7 +31,10 @@ public final class TensorStorage: @unchecked Sendable {
         if let base = source.baseAddress { baseAddress.initialize(from: base, count: source.count) }
     }
 
-    deinit { UnsafeMutableRawPointer(baseAddress).deallocate() }
+    deinit {
+        let raw = UnsafeMutableRawPointer(baseAddress)
+        if !BufferCache.shared.give(raw, byteCount: max(count, 1) * MemoryLayout<Float>.stride) { raw.deallocate() }
+    }
 
     /// The elements as a buffer.
     @inlinable public var buffer: UnsafeMutableBufferPointer<Float> {

@@ -79,8 +79,10 @@ struct BenchmarkExtractor: ParsableCommand {
     @Option(help: "Patches per image.") var patches = 1024
     @Option(help: "Repetitions (the best is reported).") var repetitions = 5
     @Flag(help: "Also print the time of each stage of one forward pass on standard error.") var stages = false
+    @Flag(help: "Turn off the cache of freed tensor buffers (to measure its effect).") var noBufferCache = false
 
     func run() throws {
+        if noBufferCache { BufferCache.shared.totalLimitBytes = 0 }
         let model = try extractor.load()
         var generator = RandomGenerator(seed: 0)
         let tokens = Tensor.randomNormal([1, patches, 3, 16, 16], using: &generator)

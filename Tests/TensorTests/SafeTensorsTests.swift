@@ -47,6 +47,24 @@ struct SafeTensorsTests {
         }
     }
 
+    @Test func float64EntriesRoundTripExactlyBesideFloat32Ones() throws {
+        try withTemporaryFolder { folder in
+            let url = folder.appendingPathComponent("mixed.safetensors")
+            let doubles: [Double] = [0.1, -1e-300, .pi, 1.0 / 3.0, .greatestFiniteMagnitude, -0.0]
+            // A 3-element float32 tensor first puts the float64 data at a 12-byte (unaligned) offset.
+            try SafeTensors.write(entries: [("b.doubles", .float64(shape: [2, 3], values: doubles)),
+                                            ("a.floats", .float32(Tensor([1, 2, 3])))], to: url)
+            let file = try SafeTensors(contentsOf: url)
+            #expect(try file.info(named: "b.doubles") == .init(dtype: .float64, shape: [2, 3], dataOffsets: 12..<60))
+            #expect(try file.doubles(named: "b.doubles").map(\.bitPattern) == doubles.map(\.bitPattern))
+            #expect(try file.doubles(named: "a.floats") == [1, 2, 3])
+            #expect(try file.tensor(named: "b.doubles").scalars == doubles.map(Float.init))
+            #expect(throws: WeightFileError.self) {
+                try SafeTensors.write(entries: [("bad", .float64(shape: [2], values: [1]))], to: url)
+            }
+        }
+    }
+
     @Test func headerMatchesThePythonLibraryLayout() throws {
         try withTemporaryFolder { folder in
             let url = folder.appendingPathComponent("small.safetensors")

@@ -25,23 +25,48 @@ extension SafeTensors {
     /// - Throws: ``WeightFileError/duplicateKey(path:key:)`` for a name given twice,
     ///   ``WeightFileError/writeFailed(path:reason:)`` for a reserved name or a system error.
     public static func write(_ tensors: [(String, Tensor)], metadata: [String: String] = [:], to url: URL) throws {
+        try write(entries: tensors.map { ($0.0, Entry.float32($0.1)) }, metadata: metadata, to: url)
+    }
+
+    /// Writes float32 and float64 tensors as one safetensors file at `url`: the same layout and
+    /// atomicity guarantee as ``write(_:metadata:to:)-([(String,Tensor)],_,_)``, each tensor stored
+    /// in its own dtype (`"F32"` or `"F64"`), so double-precision parameters (a Gaussian mixture's)
+    /// round-trip exactly. Read them back with ``doubles(named:)``.
+    ///
+    /// - Throws: ``WeightFileError/duplicateKey(path:key:)`` for a name given twice,
+    ///   ``WeightFileError/writeFailed(path:reason:)`` for a reserved name, a float64 entry whose
+    ///   value count disagrees with its shape, or a system error.
+    public static func write(entries: [(String, Entry)], metadata: [String: String] = [:], to url: URL) throws {
         let path = url.path
         var seen = Set<String>()
-        for (name, _) in tensors {
+        for (name, entry) in entries {
             guard name != "__metadata__" else {
                 throw WeightFileError.writeFailed(path: path, reason: "'__metadata__' is reserved and cannot name a tensor")
             }
             guard seen.insert(name).inserted else { throw WeightFileError.duplicateKey(path: path, key: name) }
+            if case let .float64(shape, values) = entry, Shape.count(shape) != values.count {
+                throw WeightFileError.writeFailed(path: path, reason: "'\(name)': shape \(shape) needs \(Shape.count(shape)) values, got \(values.count)")
+            }
         }
-        let sorted = tensors.sorted { $0.0.utf8.lexicographicallyPrecedes($1.0.utf8) }
-        let header = headerBytes(for: sorted.map { ($0.0, $0.1.shape) }, metadata: metadata)
+        let sorted = entries.sorted { $0.0.utf8.lexicographicallyPrecedes($1.0.utf8) }
+        let header = headerBytes(for: sorted.map { ($0.0, $0.1.shape, $0.1.dtype) }, metadata: metadata)
         try AtomicFile.create(at: url) { descriptor in
             var length = UInt64(header.count).littleEndian
             try withUnsafeBytes(of: &length) { try AtomicFile.writeAll(descriptor, $0, path: path) }
             try header.withUnsafeBytes { try AtomicFile.writeAll(descriptor, $0, path: path) }
-            for (_, tensor) in sorted {
-                try tensor.withUnsafeBufferPointer { elements in
-                    try AtomicFile.writeLittleEndian(descriptor, elements, path: path)
+            for (_, entry) in sorted {
+                switch entry {
+                case let .float32(tensor):
+                    try tensor.withUnsafeBufferPointer { elements in
+                        try AtomicFile.writeLittleEndian(descriptor, elements, path: path)
+                    }
+                case let .float64(_, values):
+                    if 1.littleEndian == 1 {
+                        try values.withUnsafeBytes { try AtomicFile.writeAll(descriptor, $0, path: path) }
+                    } else {
+                        let swapped = values.map { $0.bitPattern.littleEndian }
+                        try swapped.withUnsafeBytes { try AtomicFile.writeAll(descriptor, $0, path: path) }
+                    }
                 }
             }
         }
@@ -54,9 +79,9 @@ extension SafeTensors {
         try write(tensors.map { ($0.key, $0.value) }, metadata: metadata, to: url)
     }
 
-    /// The header JSON for float32 tensors in the given order, padded with spaces to a multiple
-    /// of 8 bytes, as serde_json writes it for the Python library.
-    static func headerBytes(for entries: [(String, [Int])], metadata: [String: String]) -> [UInt8] {
+    /// The header JSON for tensors in the given order, padded with spaces to a multiple of 8
+    /// bytes, as serde_json writes it for the Python library.
+    static func headerBytes(for entries: [(String, [Int], WeightDType)], metadata: [String: String]) -> [UInt8] {
         var parts: [String] = []
         if !metadata.isEmpty {
             let pairs = metadata.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
@@ -64,10 +89,10 @@ extension SafeTensors {
             parts.append("\"__metadata__\":{\(pairs.joined(separator: ","))}")
         }
         var offset = 0
-        for (name, shape) in entries {
-            let end = offset + Shape.count(shape) * MemoryLayout<Float>.size
+        for (name, shape, dtype) in entries {
+            let end = offset + Shape.count(shape) * dtype.byteSize
             let shapeText = shape.map(String.init).joined(separator: ",")
-            parts.append("\(OrderedJSON.quoted(name)):{\"dtype\":\"F32\",\"shape\":[\(shapeText)],\"data_offsets\":[\(offset),\(end)]}")
+            parts.append("\(OrderedJSON.quoted(name)):{\"dtype\":\"\(dtype.safetensorsName)\",\"shape\":[\(shapeText)],\"data_offsets\":[\(offset),\(end)]}")
             offset = end
         }
         var bytes = Array("{\(parts.joined(separator: ","))}".utf8)

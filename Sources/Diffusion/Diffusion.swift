@@ -1,6 +1,0 @@
-/// The `Diffusion` layer of Grain (see Documentation/Architecture.md). It is filled by a later issue;
-/// until then it holds nothing that claims to work.
-public enum DiffusionLayer {
-    /// The layer's name.
-    public static let name = "Diffusion"
-}

@@ -1,0 +1,139 @@
+import Foundation
+import NN
+import Tensor
+
+/// Settings shared by ``AutoencoderTrainer`` and ``UNetTrainer``.
+public struct DiffusionTrainingSettings: Sendable, Codable, Equatable {
+    /// Optimisation steps of the whole run.
+    public var steps: Int
+    /// Crops per step.
+    public var batchSize: Int
+    /// Side of the square training crops in pixels (a multiple of the model's size multiple).
+    public var cropSize: Int
+    /// Adam's (fixed) learning rate.
+    public var learningRate: Float
+    /// Write a checkpoint every this many steps (and at the end).
+    public var checkpointInterval: Int
+    /// Seeds the initial weights and every step's crops, noise and timesteps.
+    public var seed: UInt64
+
+    /// Creates settings.
+    ///
+    /// - Precondition: positive steps, batch size, crop size and interval; a finite positive learning rate.
+    public init(steps: Int = 1000, batchSize: Int = 8, cropSize: Int = 32, learningRate: Float = 1e-3,
+                checkpointInterval: Int = 100, seed: UInt64 = 0) {
+        precondition(steps > 0 && batchSize > 0 && cropSize > 0 && checkpointInterval > 0,
+                     "DiffusionTrainingSettings: steps \(steps), batch size \(batchSize), crop size \(cropSize) and interval \(checkpointInterval) must be positive")
+        precondition(learningRate > 0 && learningRate.isFinite, "DiffusionTrainingSettings: learning rate \(learningRate) must be finite and positive")
+        self.steps = steps
+        self.batchSize = batchSize
+        self.cropSize = cropSize
+        self.learningRate = learningRate
+        self.checkpointInterval = checkpointInterval
+        self.seed = seed
+    }
+
+    /// The settings a checkpoint must match to be resumed: all but ``steps``, so a finished run
+    /// can be extended by asking for more steps.
+    var resumeIdentity: DiffusionTrainingSettings {
+        var identity = self
+        identity.steps = 0
+        return identity
+    }
+
+    /// The generator of step `step` (from 0): depends on the seed and the step alone, so a resumed
+    /// run draws what an uninterrupted one would.
+    func generator(forStep step: Int) -> RandomGenerator {
+        RandomGenerator(seed: seed ^ (0x9E37_79B9_7F4A_7C15 &* UInt64(step + 1)))
+    }
+}
+
+/// One step's losses (a row of `loss.csv`).
+public struct TrainingLossRecord: Sendable, Codable, Equatable {
+    /// The step, from 1.
+    public var step: Int
+    /// The total loss, then its terms in the trainer's column order.
+    public var values: [Float]
+}
+
+/// What a trainer reports after each step.
+public struct DiffusionTrainingProgress: Sendable {
+    /// Steps done (including those before a resume).
+    public var step: Int
+    /// Steps of the whole run.
+    public var totalSteps: Int
+    /// The step's total loss.
+    public var loss: Float
+}
+
+/// Checkpoints `checkpoint-<step>.safetensors` in a folder: a model's weights, Adam's state
+/// (`optimizer.` keys) and metadata (format, step, configuration, loss history), written
+/// atomically; the two newest are kept.
+struct TrainingCheckpoints {
+    let folder: URL
+    let format: String
+
+    /// The checkpoint files, oldest first.
+    func list() -> [(step: Int, url: URL)] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
+        return names.compactMap { name -> (Int, URL)? in
+            guard name.hasPrefix("checkpoint-"), name.hasSuffix(".safetensors"),
+                  let s = Int(name.dropFirst("checkpoint-".count).dropLast(".safetensors".count)) else { return nil }
+            return (s, folder.appendingPathComponent(name))
+        }.sorted { $0.0 < $1.0 }
+    }
+
+    func write(model: Module, optimizer: Adam, step: Int, configuration: String, losses: [TrainingLossRecord]) throws {
+        var tensors = model.stateDictionary()
+        for (key, value) in optimizer.state { tensors["optimizer." + key] = value }
+        let metadata = ["format": format, "version": "1", "step": String(step), "configuration": configuration,
+                        "losses": String(decoding: try JSONEncoder().encode(losses), as: UTF8.self)]
+        try SafeTensors.write(tensors, metadata: metadata, to: folder.appendingPathComponent("checkpoint-\(step).safetensors"))
+        for old in list().dropLast(2) { try? FileManager.default.removeItem(at: old.url) }
+    }
+
+    /// Loads the newest checkpoint into `model` and `optimizer`; returns its step and losses, or
+    /// `nil` when there is none.
+    func resume(model: Module, optimizer: inout Adam, configuration: String) throws -> (step: Int, losses: [TrainingLossRecord])? {
+        guard let newest = list().last else { return nil }
+        let file = try SafeTensors(contentsOf: newest.url)
+        guard file.metadata["format"] == format, let step = file.metadata["step"].flatMap(Int.init) else {
+            throw DiffusionCheckpointError.invalid(path: newest.url.path, reason: "not a \(format) checkpoint")
+        }
+        guard file.metadata["configuration"] == configuration else {
+            throw DiffusionCheckpointError.invalid(path: newest.url.path, reason: "written with another configuration; use a new output folder")
+        }
+        let optimizerKeys = file.keys.filter { $0.hasPrefix("optimizer.") }
+        try model.load(from: file, strict: true, ignoring: Set(optimizerKeys))
+        var state: [String: Tensor] = [:]
+        for key in optimizerKeys { state[String(key.dropFirst("optimizer.".count))] = try file.tensor(named: key) }
+        try optimizer.load(state: state)
+        let losses = try file.metadata["losses"].map { try JSONDecoder().decode([TrainingLossRecord].self, from: Data($0.utf8)) } ?? []
+        return (step, losses)
+    }
+
+    /// Rewrites `loss.csv` with a header `step,<columns>`.
+    func writeLosses(_ losses: [TrainingLossRecord], columns: [String]) throws {
+        let rows = losses.map { ([String($0.step)] + $0.values.map { String($0) }).joined(separator: ",") }
+        let text = ([(["step"] + columns).joined(separator: ",")] + rows).joined(separator: "\n") + "\n"
+        try Data(text.utf8).write(to: folder.appendingPathComponent("loss.csv"), options: .atomic)
+    }
+}
+
+/// Why a training checkpoint cannot be resumed.
+public enum DiffusionCheckpointError: Error, CustomStringConvertible {
+    /// The checkpoint is not usable.
+    case invalid(path: String, reason: String)
+
+    /// A readable explanation naming the file.
+    public var description: String {
+        switch self { case .invalid(let path, let reason): "\(path): \(reason)" }
+    }
+}
+
+/// Sorted-key JSON of a value, for checkpoint metadata that must compare equal across runs.
+func canonicalJSON<T: Encodable>(_ value: T) throws -> String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = .sortedKeys
+    return String(decoding: try encoder.encode(value), as: UTF8.self)
+}

@@ -1,0 +1,149 @@
+import Foundation
+import Imaging
+import Tensor
+
+extension Detector {
+    /// Judges many image files, calling `handler` for each in input order as soon as its verdict
+    /// (or its error) is known; a file that cannot be read does not stop the batch.
+    ///
+    /// Decoding and tokenising run on one extra thread, at most `lookahead` images ahead of the
+    /// extractor (which already uses every core through BLAS), so the CPU rarely waits for the
+    /// decoder and memory stays bounded (each prepared image holds its tokens: up to
+    /// 19,200 × 3 × 16 × 16 floats, 59 MB).
+    ///
+    /// - Parameters:
+    ///   - files: image files (JPEG or PNG).
+    ///   - pixelLimit: the most pixels to decode per image (nil: no limit); larger images get a
+    ///     ``DetectorError/image(_:)`` with `ImageError.tooManyPixels`.
+    ///   - lookahead: how many decoded images may wait for the extractor (≥ 1).
+    ///   - handler: receives the index in `files`, the file and its result; it runs on the
+    ///     calling thread. An error it throws stops the batch (the decoder thread is stopped
+    ///     and joined) and is rethrown.
+    public func detect(files: [URL], pixelLimit: Int? = Image.defaultPixelLimit, lookahead: Int = 2,
+                       handler: (_ index: Int, _ file: URL, _ result: Result<Verdict, DetectorError>) throws -> Void) rethrows {
+        try withTokens(of: files, pixelLimit: pixelLimit, lookahead: lookahead) { index, file, prepared in
+            try handler(index, file, prepared.flatMap { tokens in
+                Result { () throws(DetectorError) -> Verdict in
+                    verdict(logLikelihoods: try score(tokens: tokens, path: file.path), patchCount: tokens.shape[1])
+                }
+            })
+        }
+    }
+
+    /// The verdict (or error) of each file, in input order; see
+    /// ``detect(files:pixelLimit:lookahead:handler:)``.
+    public func detect(files: [URL], pixelLimit: Int? = Image.defaultPixelLimit) -> [Result<Verdict, DetectorError>] {
+        var results: [Result<Verdict, DetectorError>] = []
+        results.reserveCapacity(files.count)
+        detect(files: files, pixelLimit: pixelLimit) { _, _, result in results.append(result) }
+        return results
+    }
+
+    /// Each file's per-member log-likelihoods (or error), in input order, with decoding on a
+    /// second thread as in ``detect(files:pixelLimit:lookahead:handler:)`` — the entry point for
+    /// evaluation, which needs scores rather than verdicts.
+    public func score(files: [URL], pixelLimit: Int? = Image.defaultPixelLimit, lookahead: Int = 2,
+                      handler: (_ index: Int, _ file: URL, _ result: Result<[Double], DetectorError>) throws -> Void) rethrows {
+        try withTokens(of: files, pixelLimit: pixelLimit, lookahead: lookahead) { index, file, prepared in
+            try handler(index, file, prepared.flatMap { tokens in
+                Result { () throws(DetectorError) -> [Double] in try score(tokens: tokens, path: file.path) }
+            })
+        }
+    }
+
+    /// Each file's per-member log-likelihoods (or error), in input order.
+    public func score(files: [URL], pixelLimit: Int? = Image.defaultPixelLimit) -> [Result<[Double], DetectorError>] {
+        var results: [Result<[Double], DetectorError>] = []
+        results.reserveCapacity(files.count)
+        score(files: files, pixelLimit: pixelLimit) { _, _, result in results.append(result) }
+        return results
+    }
+
+    /// Each file's features, one `[1, 528]` per member (or its error), in input order, with
+    /// decoding on a second thread — extract once, then rescore with
+    /// ``logLikelihoods(features:path:)`` as often as needed.
+    public func features(files: [URL], pixelLimit: Int? = Image.defaultPixelLimit, lookahead: Int = 2,
+                         handler: (_ index: Int, _ file: URL, _ result: Result<[Tensor], DetectorError>) throws -> Void) rethrows {
+        try withTokens(of: files, pixelLimit: pixelLimit, lookahead: lookahead) { index, file, prepared in
+            try handler(index, file, prepared.map { features(tokens: $0) })
+        }
+    }
+
+    /// Decodes and tokenises `files` on a background thread and hands each result to `body` on
+    /// the calling thread, in order.
+    private func withTokens(of files: [URL], pixelLimit: Int?, lookahead: Int,
+                            _ body: (Int, URL, Result<Tensor, DetectorError>) throws -> Void) rethrows {
+        let tokenizer = self.tokenizer
+        try Prefetcher.run(count: files.count, lookahead: lookahead, prepare: { index in
+            Result { () throws(DetectorError) -> Tensor in
+                tokenizer.tokens(try Detector.decode(files[index], pixelLimit: pixelLimit))
+            }
+        }, consume: { index, prepared in
+            try body(index, files[index], prepared)
+        })
+    }
+}
+
+/// Runs a preparation step for items `0..<count` on one background thread, ahead of a consumer
+/// on the calling thread that receives them in order: a bounded, order-preserving producer–
+/// consumer pipeline (decode on one core while the extractor computes).
+///
+/// ```swift
+/// Prefetcher.run(count: files.count, lookahead: 2, prepare: { i in try? Image(contentsOf: files[i]) },
+///                consume: { i, image in /* extract features of image */ })
+/// ```
+public enum Prefetcher {
+    /// Shared state between the producer thread and the consumer, guarded by `condition`.
+    private final class State<Element: Sendable>: @unchecked Sendable {
+        let condition = NSCondition()
+        var ready: [Int: Element] = [:]
+        var cancelled = false
+    }
+
+    /// Calls `prepare(i)` for every `i` in order on a new thread, keeping at most `lookahead`
+    /// prepared elements waiting, and `consume(i, element)` for each on the calling thread in
+    /// order. If `consume` throws, the producer is cancelled and joined before the error
+    /// propagates; the function never returns while the producer still runs.
+    ///
+    /// - Precondition: `lookahead ≥ 1`.
+    public static func run<Element: Sendable>(count: Int, lookahead: Int,
+                                       prepare: @escaping @Sendable (Int) -> Element,
+                                       consume: (Int, Element) throws -> Void) rethrows {
+        precondition(lookahead >= 1, "Prefetcher: lookahead must be ≥ 1, got \(lookahead)")
+        guard count > 0 else { return }
+        let state = State<Element>()
+        let finished = DispatchSemaphore(value: 0)
+        let producer = Thread {
+            defer { finished.signal() }
+            for index in 0..<count {
+                state.condition.lock()
+                while !state.cancelled && state.ready.count >= lookahead { state.condition.wait() }
+                let cancelled = state.cancelled
+                state.condition.unlock()
+                if cancelled { return }
+                let element = prepare(index)
+                state.condition.lock()
+                state.ready[index] = element
+                state.condition.broadcast()
+                state.condition.unlock()
+            }
+        }
+        producer.stackSize = 16 << 20
+        producer.start()
+        defer {
+            state.condition.lock()
+            state.cancelled = true
+            state.condition.broadcast()
+            state.condition.unlock()
+            finished.wait()
+        }
+        for index in 0..<count {
+            state.condition.lock()
+            while state.ready[index] == nil { state.condition.wait() }
+            let element = state.ready.removeValue(forKey: index)!
+            state.condition.broadcast()
+            state.condition.unlock()
+            try consume(index, element)
+        }
+    }
+}

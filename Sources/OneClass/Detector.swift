@@ -1,0 +1,290 @@
+import Foundation
+import Imaging
+import NN
+import Pretext
+import Tensor
+
+/// Judges whether an image is a real photograph or AI-generated, as *Beyond Generation* does:
+/// patch tokens → low-level feature extractor → 528-d feature → Gaussian-mixture log-likelihood
+/// → compared with a threshold.
+///
+/// A detector has one or more ``Member``s, each an extractor with its own mixture and threshold
+/// (the paper's "ours-ft" uses two: the basic and a fine-tuned extractor), and one
+/// ``PatchTokenizer`` that turns images into tokens for all of them. The rule is the joint one
+/// (``JointThreshold``): an image is real only if **every** member's log-likelihood is at least
+/// that member's threshold; otherwise it is generated.
+///
+/// ```swift
+/// let detector = try Detector(contentsOf: URL(fileURLWithPath: "basic.detector.safetensors"))
+/// let verdict = try detector.detect(contentsOf: URL(fileURLWithPath: "photo.jpg"))
+/// print(verdict.isGenerated, verdict.logLikelihoods, verdict.thresholds)
+/// ```
+///
+/// Fit one with ``fit(realImages:weights:configuration:progress:)``, save it as one
+/// self-contained file with ``save(to:)`` (the extractor weights are embedded), judge many files
+/// with ``detect(files:pixelLimit:lookahead:handler:)`` (decoding runs ahead on a second thread).
+///
+/// A detector is immutable and `Sendable`; scoring does not modify the extractors.
+public struct Detector: Sendable {
+    /// The version of the file layout ``save(to:)`` writes; ``init(contentsOf:)`` reads this
+    /// version and older ones.
+    public static let formatVersion = 1
+
+    /// Where a member's extractor weights came from.
+    public struct Provenance: Codable, Equatable, Sendable {
+        /// The weight file's name (its last path component) when the detector was fitted.
+        public var weightsFileName: String
+        /// The SHA-256 of that file's bytes (as `sha256sum` prints it), to tell which release of
+        /// the weights was used.
+        public var weightsSHA256: String
+        /// The SHA-256 of the extractor's parameters as embedded in a detector file (see
+        /// ``Detector/parametersDigest(of:)``); checked when the file is loaded.
+        public var parametersSHA256: String
+
+        /// Creates a record.
+        public init(weightsFileName: String, weightsSHA256: String, parametersSHA256: String) {
+            self.weightsFileName = weightsFileName
+            self.weightsSHA256 = weightsSHA256
+            self.parametersSHA256 = parametersSHA256
+        }
+    }
+
+    /// How a member's threshold was chosen, with what the other rule would have given.
+    public struct ThresholdReport: Codable, Equatable, Sendable {
+        /// The rule behind ``Member/threshold``.
+        public enum Rule: String, Codable, Sendable {
+            /// The authors' in-sample rule on the training log-likelihoods (``LikelihoodThreshold/authors(trainingLogLikelihoods:rate:)``).
+            case authors
+            /// Calibrated on held-out real photographs for a target false-positive rate (``CalibratedThreshold``).
+            case calibrated
+        }
+
+        /// The rule used.
+        public var rule: Rule
+        /// The authors' rate (the fraction of training samples below their threshold).
+        public var rate: Double
+        /// The authors' in-sample threshold (always computed, for comparison).
+        public var authorsThreshold: Double
+        /// The number of training samples (images × crops) the mixture was fitted on.
+        public var trainingSampleCount: Int
+        /// The calibration on held-out real photos, when there was one.
+        public var calibration: CalibratedThreshold?
+
+        /// Creates a report.
+        public init(rule: Rule, rate: Double, authorsThreshold: Double, trainingSampleCount: Int,
+                    calibration: CalibratedThreshold? = nil) {
+            self.rule = rule
+            self.rate = rate
+            self.authorsThreshold = authorsThreshold
+            self.trainingSampleCount = trainingSampleCount
+            self.calibration = calibration
+        }
+    }
+
+    /// One extractor with the mixture fitted to its features of real photos, and its threshold.
+    public struct Member: Sendable {
+        /// The feature extractor (weights loaded).
+        public let extractor: LowLevelFeatureExtractor
+        /// The mixture over its 528-d features of real photographs.
+        public let mixture: GaussianMixture
+        /// The decision threshold: this member votes "real" when the log-likelihood is ≥ it.
+        public let threshold: Double
+        /// Where the weights came from.
+        public let provenance: Provenance
+        /// How the threshold was chosen.
+        public let thresholdReport: ThresholdReport
+
+        /// Assembles a member.
+        ///
+        /// - Precondition: the mixture has 528 features and the threshold is finite.
+        public init(extractor: LowLevelFeatureExtractor, mixture: GaussianMixture, threshold: Double,
+                    provenance: Provenance, thresholdReport: ThresholdReport) {
+            precondition(mixture.featureCount == LowLevelFeatureExtractor.featureDimension,
+                         "Detector.Member: the mixture has \(mixture.featureCount) features, the extractor gives \(LowLevelFeatureExtractor.featureDimension)")
+            precondition(threshold.isFinite, "Detector.Member: threshold \(threshold) is not finite")
+            self.extractor = extractor
+            self.mixture = mixture
+            self.threshold = threshold
+            self.provenance = provenance
+            self.thresholdReport = thresholdReport
+        }
+    }
+
+    /// The verdict on one image.
+    public struct Verdict: Codable, Equatable, Sendable {
+        /// Each member's log-likelihood of the image's feature, in member order.
+        public let logLikelihoods: [Double]
+        /// Each member's threshold, in member order.
+        public let thresholds: [Double]
+        /// The number of 16×16 patch tokens the image gave (after the cap).
+        public let patchCount: Int
+        /// Whether the image is judged AI-generated: some member's log-likelihood is below its
+        /// threshold (the joint rule).
+        public let isGenerated: Bool
+
+        /// Judges log-likelihoods against thresholds with the joint rule.
+        ///
+        /// - Precondition: one log-likelihood per threshold.
+        public init(logLikelihoods: [Double], thresholds: [Double], patchCount: Int) {
+            self.logLikelihoods = logLikelihoods
+            self.thresholds = thresholds
+            self.patchCount = patchCount
+            isGenerated = !JointThreshold(thresholds: thresholds).isReal(logLikelihoods)
+        }
+
+        /// Whether the image is judged a real photograph (every member's log-likelihood clears
+        /// its threshold).
+        public var isReal: Bool { !isGenerated }
+    }
+
+    /// The members, in order (their scores and thresholds are listed in this order).
+    public let members: [Member]
+    /// How images become patch tokens (crop mode, patch cap), shared by all members.
+    public let tokenizer: PatchTokenizer
+    /// How the detector was fitted (`nil` for one assembled by hand).
+    public let fitSummary: FitSummary?
+
+    /// Assembles a detector.
+    ///
+    /// - Precondition: at least one member.
+    public init(members: [Member], tokenizer: PatchTokenizer = PatchTokenizer(), fitSummary: FitSummary? = nil) {
+        precondition(!members.isEmpty, "Detector: at least one member is needed")
+        self.members = members
+        self.tokenizer = tokenizer
+        self.fitSummary = fitSummary
+    }
+
+    /// The members' thresholds, in member order.
+    public var thresholds: [Double] { members.map(\.threshold) }
+
+    // MARK: - Features and scores
+
+    /// Each member's features of patch tokens: `[B, N, 3, 16, 16]` → one `[B, 528]` per member.
+    public func features(tokens: Tensor) -> [Tensor] {
+        members.map { $0.extractor.features(tokens) }
+    }
+
+    /// Each member's feature of `image` (tokenised with ``tokenizer``), one `[1, 528]` per member.
+    public func features(_ image: Image) -> [Tensor] {
+        features(tokens: tokenizer.tokens(image))
+    }
+
+    /// The log-likelihoods of precomputed features: `features[m]` is member `m`'s `[B, 528]`;
+    /// the result is `[B][members]` (one list of per-member log-likelihoods per sample). Use it to
+    /// extract features once and rescore them.
+    ///
+    /// - Parameter path: names the image in errors.
+    /// - Throws: ``DetectorError/nonFiniteFeature(path:member:)`` for a NaN or infinite feature.
+    /// - Precondition: one `[B, 528]` tensor per member, the same `B` for all.
+    public func logLikelihoods(features: [Tensor], path: String = "<memory>") throws(DetectorError) -> [[Double]] {
+        precondition(features.count == members.count,
+                     "Detector.logLikelihoods: \(features.count) feature tensors for \(members.count) members")
+        let batch = features.first?.shape.first ?? 0
+        var perMember: [[Double]] = []
+        for (index, (member, feature)) in zip(members, features).enumerated() {
+            precondition(feature.shape == [batch, LowLevelFeatureExtractor.featureDimension],
+                         "Detector.logLikelihoods: member \(index) features are \(feature.shape), expected [\(batch), 528]")
+            do {
+                perMember.append(try member.mixture.scoreSamples(feature))
+            } catch .nonFiniteInput {
+                throw .nonFiniteFeature(path: path, member: index)
+            } catch {
+                // The shapes were checked above, so only non-finite input can fail.
+                throw .mixture(member: index, error)
+            }
+        }
+        return (0..<batch).map { sample in perMember.map { $0[sample] } }
+    }
+
+    /// Each member's log-likelihood of `image`, in member order.
+    ///
+    /// - Parameter path: names the image in errors.
+    /// - Throws: ``DetectorError/nonFiniteFeature(path:member:)``.
+    public func score(_ image: Image, path: String = "<memory>") throws(DetectorError) -> [Double] {
+        try score(tokens: tokenizer.tokens(image), path: path)
+    }
+
+    /// Judges `image` with the joint rule.
+    ///
+    /// - Parameter path: names the image in errors.
+    /// - Throws: ``DetectorError/nonFiniteFeature(path:member:)``.
+    public func detect(_ image: Image, path: String = "<memory>") throws(DetectorError) -> Verdict {
+        let tokens = tokenizer.tokens(image)
+        return verdict(logLikelihoods: try score(tokens: tokens, path: path), patchCount: tokens.shape[1])
+    }
+
+    /// Each member's log-likelihood of the image file at `url`.
+    ///
+    /// - Parameter pixelLimit: the most pixels to decode (nil: no limit); see `Image(contentsOf:pixelLimit:)`.
+    /// - Throws: ``DetectorError/image(_:)`` when the file cannot be decoded, or
+    ///   ``DetectorError/nonFiniteFeature(path:member:)``.
+    public func score(contentsOf url: URL, pixelLimit: Int? = Image.defaultPixelLimit) throws(DetectorError) -> [Double] {
+        try score(Detector.decode(url, pixelLimit: pixelLimit), path: url.path)
+    }
+
+    /// Judges the image file at `url`.
+    ///
+    /// - Parameter pixelLimit: the most pixels to decode (nil: no limit).
+    /// - Throws: as ``score(contentsOf:pixelLimit:)``.
+    public func detect(contentsOf url: URL, pixelLimit: Int? = Image.defaultPixelLimit) throws(DetectorError) -> Verdict {
+        try detect(Detector.decode(url, pixelLimit: pixelLimit), path: url.path)
+    }
+
+    /// The joint verdict on per-member log-likelihoods (from ``score(_:path:)`` or
+    /// ``logLikelihoods(features:path:)``).
+    ///
+    /// - Precondition: one log-likelihood per member.
+    public func verdict(logLikelihoods: [Double], patchCount: Int) -> Verdict {
+        Verdict(logLikelihoods: logLikelihoods, thresholds: thresholds, patchCount: patchCount)
+    }
+
+    /// Per-member log-likelihoods of one image's tokens `[1, N, 3, 16, 16]`.
+    func score(tokens: Tensor, path: String) throws(DetectorError) -> [Double] {
+        try logLikelihoods(features: features(tokens: tokens), path: path)[0]
+    }
+
+    /// Decodes an image file, wrapping the error.
+    static func decode(_ url: URL, pixelLimit: Int?) throws(DetectorError) -> Image {
+        do {
+            return try Image(contentsOf: url, pixelLimit: pixelLimit)
+        } catch {
+            throw .image(error)
+        }
+    }
+
+    // MARK: - Weight digests
+
+    /// The SHA-256 of an extractor's parameters as a detector file embeds them: for each
+    /// parameter in key order (byte-wise UTF-8), the key's UTF-8 bytes, a zero byte, the rank and
+    /// each extent as little-endian 64-bit integers, then the float32 values little-endian.
+    /// Independent of the file the weights were read from (`.pth` or safetensors).
+    public static func parametersDigest(of extractor: LowLevelFeatureExtractor) -> String {
+        parametersDigest(of: extractor.stateDictionary())
+    }
+
+    /// ``parametersDigest(of:)-(LowLevelFeatureExtractor)`` of a key → tensor dictionary.
+    static func parametersDigest(of tensors: [String: Tensor]) -> String {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(tensors.values.reduce(0) { $0 + 4 * $1.count + 64 })
+        func append(_ value: UInt64) {
+            withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
+        }
+        for key in tensors.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) {
+            let tensor = tensors[key]!
+            bytes.append(contentsOf: Array(key.utf8))
+            bytes.append(0)
+            append(UInt64(tensor.shape.count))
+            for extent in tensor.shape { append(UInt64(extent)) }
+            tensor.withUnsafeBufferPointer { values in
+                if 1.littleEndian == 1 {
+                    bytes.append(contentsOf: UnsafeRawBufferPointer(values))
+                } else {
+                    for value in values {
+                        withUnsafeBytes(of: value.bitPattern.littleEndian) { bytes.append(contentsOf: $0) }
+                    }
+                }
+            }
+        }
+        return bytes.withUnsafeBytes { SHA256.hexDigest($0) }
+    }
+}

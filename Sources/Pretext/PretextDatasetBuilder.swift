@@ -1,0 +1,241 @@
+import Diffusion
+import Foundation
+import Imaging
+import Tensor
+
+/// A deterministic partition of work: shard `index` of `count` (`--shard i/n`).
+public struct Shard: Sendable, Codable, Equatable, CustomStringConvertible {
+    /// This shard, in `0..<count`.
+    public var index: Int
+    /// The number of shards.
+    public var count: Int
+
+    /// The whole job as one shard.
+    public static let all = Shard(index: 0, count: 1)
+
+    /// Creates a shard.
+    public init(index: Int, count: Int) {
+        precondition(count >= 1 && index >= 0 && index < count, "Shard: \(index)/\(count) is not a shard (need 0 ≤ i < n)")
+        self.index = index
+        self.count = count
+    }
+
+    /// Parses `"i/n"`.
+    public init?(_ text: String) {
+        let parts = text.split(separator: "/")
+        guard parts.count == 2, let i = Int(parts[0]), let n = Int(parts[1]), n >= 1, i >= 0, i < n else { return nil }
+        self.init(index: i, count: n)
+    }
+
+    /// `"i/n"`.
+    public var description: String { "\(index)/\(count)" }
+
+    /// Whether the photo with content hash `hash` (hex) belongs to this shard: the first 16 hex
+    /// digits as a number, modulo `count`. Any machine with the same photos agrees.
+    public func contains(contentHash hash: String) -> Bool {
+        (UInt64(hash.prefix(16), radix: 16) ?? 0) % UInt64(count) == UInt64(index)
+    }
+}
+
+/// Why building or merging a dataset failed.
+public enum PretextDatasetError: Error, CustomStringConvertible {
+    /// A photo could not be read or decoded.
+    case unreadablePhoto(path: String, reason: String)
+    /// A photo is too small for the crop or for the denoiser.
+    case photoTooSmall(path: String, width: Int, height: Int, needed: Int)
+    /// The restoration failed.
+    case restorationFailed(path: String, reason: String)
+    /// A shard manifest is missing or a photo lacks some of its 11 images.
+    case incomplete(folder: String, reason: String)
+
+    /// A readable explanation naming the file.
+    public var description: String {
+        switch self {
+        case .unreadablePhoto(let p, let r): "\(p): cannot read the photo: \(r)"
+        case .photoTooSmall(let p, let w, let h, let n): "\(p): \(w)×\(h) is smaller than the \(n)-pixel crop the denoiser needs"
+        case .restorationFailed(let p, let r): "\(p): restoration failed: \(r)"
+        case .incomplete(let f, let r): "\(f): the dataset is incomplete: \(r)"
+        }
+    }
+}
+
+/// Builds the 11-class pretext dataset (DESIGN.md §6–7) from real photos and a restoration
+/// pipeline: for each photo, the original crop (class 0), its reconstruction by the codec
+/// (class 1) and its restorations from noise levels 1…9 (classes 2–10), as lossless PNGs with a
+/// JSON-lines manifest.
+///
+/// Built to scale out and to survive being killed:
+/// - photos are assigned to shards by their content hash (``Shard``), so any machine with the
+///   same photos computes the same partition;
+/// - a photo's noise seed derives from its content hash, so every shard on every machine writes
+///   identical bytes;
+/// - every file is written atomically (``AtomicFile``); a photo's record file
+///   `records/HASH.jsonl` is written last and marks it done;
+/// - a rerun skips the photos whose record file is present and whose images verify (SHA-256),
+///   redoes the others, and removes temporary files a killed run left;
+/// - each shard writes `manifest-shard-I-of-N.jsonl`; ``merge(output:shards:)`` joins them into
+///   `manifest.jsonl` and checks that every photo has its 11 images.
+///
+/// Layout: `images/HH/HASH/CLASS.png`, `records/HASH.jsonl`, manifests at the top.
+public struct PretextDatasetBuilder<Codec: LatentCodec, Model: Denoiser> {
+    /// The codec and denoiser that make classes 1–10.
+    public var pipeline: RestorationPipeline<Codec, Model>
+    /// The dataset folder.
+    public var output: URL
+    /// The side of the centre crop taken from each photo; `nil` takes the largest centred crop
+    /// whose sides are multiples of the pipeline's size multiple.
+    public var cropSize: Int?
+    /// Which photos this run builds.
+    public var shard: Shard
+    /// Called between file operations (tests use it to kill the process at chosen moments).
+    public var event: (String) -> Void = { _ in }
+
+    /// Creates a builder.
+    public init(pipeline: RestorationPipeline<Codec, Model>, output: URL, cropSize: Int? = nil, shard: Shard = .all) {
+        if let cropSize {
+            precondition(cropSize > 0 && cropSize % pipeline.sizeMultiple == 0,
+                         "PretextDatasetBuilder: crop size \(cropSize) is not a multiple of \(pipeline.sizeMultiple)")
+        }
+        self.pipeline = pipeline
+        self.output = output
+        self.cropSize = cropSize
+        self.shard = shard
+    }
+
+    /// What a build did.
+    public struct Report: Sendable, Equatable {
+        /// Photos of this shard.
+        public var photos: Int
+        /// Photos built in this run.
+        public var built: Int
+        /// Photos already complete and verified.
+        public var skipped: Int
+
+        /// Creates a report.
+        public init(photos: Int, built: Int, skipped: Int) {
+            self.photos = photos
+            self.built = built
+            self.skipped = skipped
+        }
+    }
+
+    /// Builds this shard's photos among `photos`, resuming where a previous run stopped.
+    ///
+    /// - Parameter progress: called after each photo with (done, total) for this shard.
+    public func build(photos: [URL], progress: (Int, Int) -> Void = { _, _ in }) throws -> Report {
+        try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
+        AtomicFile.removeStrayTemporaryFiles(in: output)
+        var mine: [(url: URL, data: Data, hash: String)] = []
+        for url in photos {
+            let data: Data
+            do { data = try Data(contentsOf: url) } catch {
+                throw PretextDatasetError.unreadablePhoto(path: url.path, reason: error.localizedDescription)
+            }
+            let hash = SHA256.hexDigest(of: data)
+            if shard.contains(contentHash: hash) && !mine.contains(where: { $0.hash == hash }) { mine.append((url, data, hash)) }
+        }
+        mine.sort { $0.hash < $1.hash }
+        var report = Report(photos: mine.count, built: 0, skipped: 0)
+        var records: [PretextRecord] = []
+        for (done, photo) in mine.enumerated() {
+            if let existing = verifiedRecords(hash: photo.hash) {
+                records += existing
+                report.skipped += 1
+            } else {
+                records += try buildPhoto(photo.url, data: photo.data, hash: photo.hash)
+                report.built += 1
+            }
+            progress(done + 1, mine.count)
+        }
+        let manifest = PretextManifest(records: records.sorted { ($0.source, $0.pretextClass) < ($1.source, $1.pretextClass) })
+        try AtomicFile.write(try manifest.encoded(), to: output.appendingPathComponent("manifest-shard-\(shard.index)-of-\(shard.count).jsonl"),
+                             event: event)
+        return report
+    }
+
+    /// The records of a finished photo, if its record file exists and every image it lists has
+    /// the recorded SHA-256.
+    func verifiedRecords(hash: String) -> [PretextRecord]? {
+        let url = output.appendingPathComponent("records/\(hash).jsonl")
+        guard FileManager.default.fileExists(atPath: url.path),
+              let manifest = try? PretextManifest(contentsOf: url), manifest.records.count == PretextClass.count else { return nil }
+        for record in manifest.records {
+            guard let expected = record.sha256,
+                  let actual = try? SHA256.hexDigest(ofFileAt: output.appendingPathComponent(record.path)),
+                  actual == expected else { return nil }
+        }
+        return manifest.records
+    }
+
+    /// Builds the 11 images of one photo and writes its record file last.
+    func buildPhoto(_ url: URL, data: Data, hash: String) throws -> [PretextRecord] {
+        let image: Image
+        do { image = try Image(data: data, name: url.path) } catch {
+            throw PretextDatasetError.unreadablePhoto(path: url.path, reason: "\(error)")
+        }
+        let multiple = pipeline.sizeMultiple
+        let width = cropSize ?? (image.width / multiple * multiple)
+        let height = cropSize ?? (image.height / multiple * multiple)
+        guard width >= multiple, height >= multiple, image.width >= width, image.height >= height else {
+            throw PretextDatasetError.photoTooSmall(path: url.path, width: image.width, height: image.height, needed: max(width, multiple))
+        }
+        let original = image.centerCropped(width: width, height: height)
+        let seed = UInt64(hash.prefix(16), radix: 16) ?? 0
+        let x = Tensor(original).unsqueezed(at: 0)
+        var outputs: [(PretextClass, Image, Int?, Int?)] = [(.original, original, nil, nil)]
+        do {
+            let latents = try pipeline.encode(x)
+            outputs.append((.reconstruction, Image(pipeline.decode(latents).squeezed(at: [0])), nil, nil))
+            for level in NoiseLevel.all {
+                var steps = try pipeline.steps(restoring: latents, level: level, seeds: [seed &+ UInt64(level.value)])
+                let restored = Image(pipeline.decode(steps.finish()).squeezed(at: [0]))
+                outputs.append((.restoration(level: level.value), restored, level.value, level.startTimestep(in: pipeline.scheduler)))
+            }
+        } catch {
+            throw PretextDatasetError.restorationFailed(path: url.path, reason: "\(error)")
+        }
+        var records: [PretextRecord] = []
+        for (pretextClass, picture, level, timestep) in outputs {
+            let relative = "images/\(hash.prefix(2))/\(hash)/\(pretextClass.rawValue).png"
+            let png = try picture.encoded(as: .png, name: relative)
+            try AtomicFile.write(png, to: output.appendingPathComponent(relative), event: event)
+            records.append(PretextRecord(path: relative, source: hash, pretextClass: pretextClass, level: level, timestep: timestep,
+                                         meanAbsoluteError: Self.meanAbsoluteError(picture, original),
+                                         seed: pretextClass == .original ? nil : seed, sha256: SHA256.hexDigest(of: png)))
+        }
+        try AtomicFile.write(try PretextManifest(records: records).encoded(), to: output.appendingPathComponent("records/\(hash).jsonl"),
+                             event: event)
+        return records
+    }
+
+    /// Mean absolute difference of two equally sized 8-bit images, on the [0, 1] scale.
+    static func meanAbsoluteError(_ a: Image, _ b: Image) -> Double {
+        precondition(a.pixels.count == b.pixels.count, "meanAbsoluteError: images of different sizes")
+        var total = 0
+        for (x, y) in zip(a.pixels, b.pixels) { total += abs(Int(x) - Int(y)) }
+        return Double(total) / Double(max(a.pixels.count, 1)) / 255
+    }
+}
+
+extension PretextDatasetBuilder {
+    /// Joins the shard manifests of `output` (all `count` of them must exist) into
+    /// `manifest.jsonl`, checking that every photo has exactly its 11 images.
+    @discardableResult
+    public static func merge(output: URL, shards count: Int) throws -> PretextManifest {
+        var records: [PretextRecord] = []
+        for index in 0..<count {
+            let url = output.appendingPathComponent("manifest-shard-\(index)-of-\(count).jsonl")
+            guard FileManager.default.fileExists(atPath: url.path) else {
+                throw PretextDatasetError.incomplete(folder: output.path, reason: "shard \(index)/\(count) has no manifest (\(url.lastPathComponent))")
+            }
+            records += try PretextManifest(contentsOf: url).records
+        }
+        let bySource = Dictionary(grouping: records, by: \.source)
+        for (source, group) in bySource where Set(group.map(\.pretextClass)).count != PretextClass.count || group.count != PretextClass.count {
+            throw PretextDatasetError.incomplete(folder: output.path, reason: "photo \(source) has \(group.count) images, not \(PretextClass.count)")
+        }
+        let manifest = PretextManifest(records: records.sorted { ($0.source, $0.pretextClass) < ($1.source, $1.pretextClass) })
+        try AtomicFile.write(try manifest.encoded(), to: output.appendingPathComponent("manifest.jsonl"))
+        return manifest
+    }
+}

@@ -1,0 +1,100 @@
+import Foundation
+import Imaging
+import Tensor
+
+/// One labelled image for training the extractor.
+public struct TrainingSample: Sendable, Equatable {
+    /// The image file.
+    public var url: URL
+    /// The class index (a ``PretextClass`` raw value, or 0 real / 1 generated for fine-tuning).
+    public var label: Int
+    /// The regression target (the MAE for the pretext task), if any.
+    public var target: Float?
+    /// The photo the image derives from (keeps a photo's images on one side of a split).
+    public var group: String
+
+    /// Creates a sample.
+    public init(url: URL, label: Int, target: Float? = nil, group: String) {
+        self.url = url
+        self.label = label
+        self.target = target
+        self.group = group
+    }
+
+    /// The samples of a pretext manifest whose image paths are relative to `root`.
+    public static func pretext(_ manifest: PretextManifest, root: URL) -> [TrainingSample] {
+        manifest.records.map {
+            TrainingSample(url: root.appendingPathComponent($0.path), label: $0.pretextClass.rawValue,
+                           target: Float($0.meanAbsoluteError), group: $0.source)
+        }
+    }
+}
+
+/// A batch ready for the extractor.
+public struct TrainingBatch: @unchecked Sendable {
+    /// Patch tokens `[B, N, 3, 16, 16]`.
+    public var tokens: Tensor
+    /// The `B` class indices.
+    public var labels: [Int]
+    /// The `B` regression targets (0 where a sample has none).
+    public var targets: [Float]
+}
+
+/// Why a training image could not be used.
+public enum TrainingDataError: Error, CustomStringConvertible {
+    /// The image could not be decoded.
+    case unreadable(path: String, underlying: String)
+
+    /// A readable explanation naming the file.
+    public var description: String {
+        switch self {
+        case .unreadable(let path, let underlying): "\(path): cannot be used for training: \(underlying)"
+        }
+    }
+}
+
+/// Cuts fixed-size random crops and turns them into patch tokens.
+///
+/// Each crop position is drawn from a generator seeded by `(seed, epoch, sample index)`, so a
+/// batch is the same whether training runs straight through or resumes from a checkpoint.
+/// Images smaller than the crop on a side are first resized up to it (bilinear).
+public struct CropSampler: Sendable, Codable, Equatable {
+    /// The crop side in pixels (a multiple of 16).
+    public var cropSize: Int
+    /// The base seed.
+    public var seed: UInt64
+
+    /// Creates a sampler.
+    public init(cropSize: Int, seed: UInt64) {
+        precondition(cropSize >= 16 && cropSize % 16 == 0, "CropSampler: crop size \(cropSize) is not a positive multiple of 16")
+        self.cropSize = cropSize
+        self.seed = seed
+    }
+
+    /// The tokens `[1, (cropSize/16)², 3, 16, 16]` of a random crop of `image`.
+    public func tokens(_ image: Image, epoch: Int, index: Int) -> Tensor {
+        var source = image
+        if source.width < cropSize || source.height < cropSize {
+            source = source.resized(width: max(source.width, cropSize), height: max(source.height, cropSize), filter: .bilinear)
+        }
+        var generator = RandomGenerator(seed: seed ^ (UInt64(epoch) &* 0x9E37_79B9_7F4A_7C15) ^ (UInt64(index) &* 0xC2B2_AE3D_27D4_EB4F))
+        let x = Int(generator.next() % UInt64(source.width - cropSize + 1))
+        let y = Int(generator.next() % UInt64(source.height - cropSize + 1))
+        return PatchTokenizer().tokens(source.cropped(x: x, y: y, width: cropSize, height: cropSize))
+    }
+
+    /// Loads the samples at `indices` and stacks their crops into a batch.
+    public func batch(_ samples: [TrainingSample], indices: [Int], epoch: Int) throws -> TrainingBatch {
+        var tokens: [Tensor] = []
+        for index in indices {
+            let image: Image
+            do { image = try Image(contentsOf: samples[index].url) } catch {
+                throw TrainingDataError.unreadable(path: samples[index].url.path, underlying: "\(error)")
+            }
+            tokens.append(self.tokens(image, epoch: epoch, index: index))
+        }
+        return TrainingBatch(tokens: Tensor.concatenate(tokens, axis: 0),
+                             labels: indices.map { samples[$0].label },
+                             targets: indices.map { samples[$0].target ?? 0 })
+    }
+}
