@@ -262,7 +262,7 @@ def full(out_dir):
         io["vae.latent"], io["vae.decoded"] = latent, vae.decode(latent).sample
         vae.save_pretrained(os.path.join(folder, "vae"), safe_serialization=True)
         del vae
-    save_file({k: v.contiguous() for k, v in io.items()}, os.path.join(out_dir, "full_io.safetensors"))
+    save_file({k: v.detach().clone().contiguous() for k, v in io.items()}, os.path.join(out_dir, "full_io.safetensors"))
     print(f"wrote {folder} and {os.path.join(out_dir, 'full_io.safetensors')}")
 
 

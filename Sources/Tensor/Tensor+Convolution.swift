@@ -203,6 +203,10 @@ extension Tensor {
             convolutionForwardBatched(input, weight: weight, bias: bias, g, imagesPerBlock: imagesPerBlock, into: output)
             return
         }
+        if usesWinograd(g) {  // large 3×3 stride-1 convolutions (Tensor+Winograd.swift)
+            winogradForward(input, weight: weight, bias: bias, g, into: output)
+            return
+        }
         let columns = g.isPointwise ? nil : UnsafeMutablePointer<Float>.allocate(capacity: K &* tileRows &* Wo)
         defer { columns?.deallocate() }
         for n in 0..<g.batch {

@@ -191,11 +191,22 @@ public final class VAEEncoder: Module, Layer, @unchecked Sendable {
     }
 
     /// Encodes images `[N, C, H, W]` to the Gaussian's parameters.
-    public func callAsFunction(_ x: Tensor) -> Tensor {
+    public func callAsFunction(_ x: Tensor) -> Tensor { callAsFunction(x, observer: nil) }
+
+    /// Encodes images, calling `observer` after each stage (`conv_in`, `down_blocks.{i}`,
+    /// `mid_block`, `conv_out`) with its output.
+    public func callAsFunction(_ x: Tensor, observer: ((String, Tensor) -> Void)?) -> Tensor {
         var h = convIn(x)
-        for block in downBlocks { h = block(h) }
+        observer?("conv_in", h)
+        for (i, block) in downBlocks.enumerated() {
+            h = block(h)
+            observer?("down_blocks.\(i)", h)
+        }
         h = midBlock(h)
-        return convOut(convNormOut(h).silu())
+        observer?("mid_block", h)
+        h = convOut(convNormOut.normalizedSiLU(h))
+        observer?("conv_out", h)
+        return h
     }
 }
 
@@ -240,9 +251,21 @@ public final class VAEDecoder: Module, Layer, @unchecked Sendable {
     }
 
     /// Decodes latents `[N, latentChannels, h, w]` to images.
-    public func callAsFunction(_ z: Tensor) -> Tensor {
-        var h = midBlock(convIn(z))
-        for block in upBlocks { h = block(h) }
-        return convOut(convNormOut(h).silu())
+    public func callAsFunction(_ z: Tensor) -> Tensor { callAsFunction(z, observer: nil) }
+
+    /// Decodes latents, calling `observer` after each stage (`conv_in`, `mid_block`,
+    /// `up_blocks.{i}`, `conv_out`) with its output.
+    public func callAsFunction(_ z: Tensor, observer: ((String, Tensor) -> Void)?) -> Tensor {
+        var h = convIn(z)
+        observer?("conv_in", h)
+        h = midBlock(h)
+        observer?("mid_block", h)
+        for (i, block) in upBlocks.enumerated() {
+            h = block(h)
+            observer?("up_blocks.\(i)", h)
+        }
+        h = convOut(convNormOut.normalizedSiLU(h))
+        observer?("conv_out", h)
+        return h
     }
 }

@@ -61,15 +61,22 @@ public final class ResnetBlock2D: Module, @unchecked Sendable {
     /// Applies the block to `x` `[N, C, H, W]` with the time embedding `timeEmbedding`
     /// `[N, T]` (required exactly when the block has `time_emb_proj`).
     public func callAsFunction(_ x: Tensor, timeEmbedding: Tensor? = nil) -> Tensor {
-        var h = conv1(norm1(x).silu())
+        var h = conv1(norm1.normalizedSiLU(x))
         if let timeEmbeddingProjection {
             guard let timeEmbedding else { preconditionFailure("ResnetBlock2D: this block needs a time embedding") }
             let t = timeEmbeddingProjection(timeEmbedding.silu())
             h = h + t.reshaped([t.shape[0], t.shape[1], 1, 1])
         }
-        h = conv2(norm2(h).silu())
+        h = conv2(norm2.normalizedSiLU(h))
         let skip = convShortcut.map { $0(x) } ?? x
         let sum = skip + h
         return outputScaleFactor == 1 ? sum : sum / outputScaleFactor
+    }
+}
+
+extension GroupNorm {
+    /// `SiLU(self(x))`, fused in inference (``Tensor/groupNormSiLU(_:groups:weight:bias:epsilon:)``).
+    func normalizedSiLU(_ x: Tensor) -> Tensor {
+        Tensor.groupNormSiLU(x, groups: groups, weight: weight?.value, bias: bias?.value, epsilon: epsilon)
     }
 }

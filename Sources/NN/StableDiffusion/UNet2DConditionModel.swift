@@ -354,7 +354,10 @@ public final class UNet2DConditionModel: Module, @unchecked Sendable {
     ///     encoder's last hidden state).
     /// - Returns: `[N, outChannels, H, W]`.
     /// - Throws: ``StableDiffusionError/invalidInput(model:reason:)`` naming the shape at fault.
-    public func callAsFunction(_ sample: Tensor, timesteps: [Float], encoderHiddenStates: Tensor) throws -> Tensor {
+    ///   - observer: called after each stage (`time_embedding`, `conv_in`, `down_blocks.{i}`,
+    ///     `mid_block`, `up_blocks.{i}`, `conv_out`) with its output, for inspection and timing.
+    public func callAsFunction(_ sample: Tensor, timesteps: [Float], encoderHiddenStates: Tensor,
+                               observer: ((String, Tensor) -> Void)? = nil) throws -> Tensor {
         let c = configuration
         func invalid(_ reason: String) -> StableDiffusionError { .invalidInput(model: "UNet2DConditionModel", reason: reason) }
         guard sample.rank == 4, sample.shape[1] == c.inChannels, sample.shape[0] > 0, sample.shape[2] > 0, sample.shape[3] > 0 else {
@@ -370,23 +373,29 @@ public final class UNet2DConditionModel: Module, @unchecked Sendable {
         }
         guard timesteps.allSatisfy(\.isFinite) else { throw invalid("timesteps \(timesteps) must be finite") }
         let steps = timesteps.count == batch ? timesteps : Array(repeating: timesteps[0], count: batch)
-        return forward(sample, timesteps: steps, context: encoderHiddenStates)
+        return forward(sample, timesteps: steps, context: encoderHiddenStates, observer: observer)
     }
 
     /// The forward pass on checked inputs.
-    func forward(_ sample: Tensor, timesteps: [Float], context: Tensor) -> Tensor {
+    func forward(_ sample: Tensor, timesteps: [Float], context: Tensor, observer: ((String, Tensor) -> Void)?) -> Tensor {
         let c = configuration
         let features = TimestepEmbedding.sinusoidal(timesteps, dimension: c.blockOutChannels[0], flipSinToCos: c.flipSinToCos,
                                                     downscaleFrequencyShift: c.frequencyShift)
         let embedding = timeEmbedding(features)
+        observer?("time_embedding", embedding)
         var h = convIn(c.centerInputSample ? 2 * sample - 1 : sample)
+        observer?("conv_in", h)
         var skips = [h]
-        for block in downBlocks {
+        for (i, block) in downBlocks.enumerated() {
             let (output, blockSkips) = block(h, timeEmbedding: embedding, context: context)
             h = output
             skips += blockSkips
+            observer?("down_blocks.\(i)", h)
         }
-        if let midBlock { h = midBlock(h, timeEmbedding: embedding, context: context) }
+        if let midBlock {
+            h = midBlock(h, timeEmbedding: embedding, context: context)
+            observer?("mid_block", h)
+        }
         for (i, block) in upBlocks.enumerated() {
             let consumed = c.layersPerBlock + 1
             var size: (Int, Int)? = nil
@@ -395,7 +404,10 @@ public final class UNet2DConditionModel: Module, @unchecked Sendable {
                 size = (next.shape[2], next.shape[3])
             }
             h = block(h, skips: &skips, timeEmbedding: embedding, context: context, upsampleSize: size)
+            observer?("up_blocks.\(i)", h)
         }
-        return convOut(convNormOut(h).silu())
+        h = convOut(convNormOut.normalizedSiLU(h))
+        observer?("conv_out", h)
+        return h
     }
 }

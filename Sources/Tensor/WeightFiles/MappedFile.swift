@@ -46,6 +46,18 @@ final class MappedFile: @unchecked Sendable {
         if let base = bytes.baseAddress { munmap(UnsafeMutableRawPointer(mutating: base), bytes.count) }
     }
 
+    /// Drops this process's resident copy of the whole pages inside `range` (`madvise`
+    /// `MADV_DONTNEED`; the mapping is private and read-only, so touching them again re-reads
+    /// the file). Loading calls it after converting a tensor, so a checkpoint read tensor by
+    /// tensor does not stay resident beside the converted copies.
+    func releasePages(in range: Range<Int>) {
+        guard let base = bytes.baseAddress, !range.isEmpty, range.lowerBound >= 0, range.upperBound <= count else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = (range.lowerBound + page - 1) / page * page, end = range.upperBound / page * page
+        guard end > start else { return }
+        _ = madvise(UnsafeMutableRawPointer(mutating: base + start), end - start, MADV_DONTNEED)
+    }
+
     /// The file size in bytes.
     var count: Int { bytes.count }
 

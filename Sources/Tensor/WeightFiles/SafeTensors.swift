@@ -204,6 +204,7 @@ public struct SafeTensors: WeightFile {
         result.withUnsafeMutableBufferPointer { destination in
             info.dtype.convert(from: source, count: destination.count, littleEndian: true, to: destination.baseAddress!)
         }
+        file.releasePages(in: (dataStart + info.dataOffsets.lowerBound)..<(dataStart + info.dataOffsets.upperBound))
         return result
     }
 
