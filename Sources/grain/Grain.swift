@@ -8,6 +8,6 @@ struct Grain: ParsableCommand {
         abstract: "Detect AI-generated images as anomalies against the low-level statistics of real photographs.",
         version: "0.1.0",
         subcommands: [Parity.self, Features.self, Fit.self, Detect.self, Convert.self, Inspect.self, Train.self, Finetune.self,
-                      BenchmarkExtractor.self]
+                      BenchmarkExtractor.self, BenchmarkMixture.self]
     )
 }
