@@ -60,11 +60,12 @@ let package = Package(
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "GrainTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "Tensor", "GrainTestSupport"]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "Tensor"], exclude: ["Fixtures"]),
-        .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "Tensor", "GrainTestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "NN", "Tensor", "GrainTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "PretextTests", dependencies: ["Pretext", "NN", "Imaging", "Tensor", "GrainTestSupport"]),
         .testTarget(name: "OneClassTests", dependencies: ["OneClass", "Pretext", "NN", "Imaging", "Tensor", "GrainTestSupport"],
                     exclude: ["Fixtures"]),
         // Runs the built `grain` executable (skipped when it has not been built).
         .testTarget(name: "GrainCLITests", dependencies: ["NN", "Imaging", "Tensor", "GrainTestSupport"]),
+        .testTarget(name: "StableDiffusionTests", dependencies: ["NN", "Tensor", "GrainTestSupport"], exclude: ["Fixtures"]),
     ]
 )

@@ -3,15 +3,131 @@ import Foundation
 // Element-wise arithmetic with NumPy broadcasting, and the unary math functions.
 // Forward kernels and pullbacks side by side.
 
+/// A function of two elements whose type fixes it at compile time. Kernels generic over it are
+/// specialised per function, so the call inlines and the loop vectorises; a closure captured by
+/// the parallel loop body would instead be called indirectly for every element.
+@usableFromInline
+protocol BinaryElementFunction {
+    func callAsFunction(_ x: Float, _ y: Float) -> Float
+}
+
+/// A function of one element, fixed at compile time (see ``BinaryElementFunction``).
+@usableFromInline
+protocol UnaryElementFunction {
+    func callAsFunction(_ x: Float) -> Float
+}
+
+/// Wraps a closure as a ``BinaryElementFunction`` (called indirectly, not vectorised).
+@usableFromInline
+struct ClosureBinaryFunction: BinaryElementFunction {
+    @usableFromInline let body: (Float, Float) -> Float
+    @inlinable init(_ body: @escaping (Float, Float) -> Float) { self.body = body }
+    @inlinable func callAsFunction(_ x: Float, _ y: Float) -> Float { body(x, y) }
+}
+
+/// Wraps a closure as a ``UnaryElementFunction`` (called indirectly, not vectorised).
+@usableFromInline
+struct ClosureUnaryFunction: UnaryElementFunction {
+    @usableFromInline let body: (Float) -> Float
+    @inlinable init(_ body: @escaping (Float) -> Float) { self.body = body }
+    @inlinable func callAsFunction(_ x: Float) -> Float { body(x) }
+}
+
+/// `x + y`.
+@usableFromInline struct AddFunction: BinaryElementFunction {
+    @inlinable init() {}
+    @inlinable func callAsFunction(_ x: Float, _ y: Float) -> Float { x + y }
+}
+/// `x − y`.
+@usableFromInline struct SubtractFunction: BinaryElementFunction {
+    @inlinable init() {}
+    @inlinable func callAsFunction(_ x: Float, _ y: Float) -> Float { x - y }
+}
+/// `x · y`.
+@usableFromInline struct MultiplyFunction: BinaryElementFunction {
+    @inlinable init() {}
+    @inlinable func callAsFunction(_ x: Float, _ y: Float) -> Float { x * y }
+}
+/// `x / y`.
+@usableFromInline struct DivideFunction: BinaryElementFunction {
+    @inlinable init() {}
+    @inlinable func callAsFunction(_ x: Float, _ y: Float) -> Float { x / y }
+}
+/// `x + s`.
+@usableFromInline struct AddScalarFunction: UnaryElementFunction {
+    @usableFromInline let scalar: Float
+    @inlinable init(_ scalar: Float) { self.scalar = scalar }
+    @inlinable func callAsFunction(_ x: Float) -> Float { x + scalar }
+}
+/// `s − x`.
+@usableFromInline struct SubtractFromScalarFunction: UnaryElementFunction {
+    @usableFromInline let scalar: Float
+    @inlinable init(_ scalar: Float) { self.scalar = scalar }
+    @inlinable func callAsFunction(_ x: Float) -> Float { scalar - x }
+}
+/// `x · s`.
+@usableFromInline struct MultiplyScalarFunction: UnaryElementFunction {
+    @usableFromInline let scalar: Float
+    @inlinable init(_ scalar: Float) { self.scalar = scalar }
+    @inlinable func callAsFunction(_ x: Float) -> Float { x * scalar }
+}
+/// `x / s`.
+@usableFromInline struct DivideByScalarFunction: UnaryElementFunction {
+    @usableFromInline let scalar: Float
+    @inlinable init(_ scalar: Float) { self.scalar = scalar }
+    @inlinable func callAsFunction(_ x: Float) -> Float { x / scalar }
+}
+/// `s / x`.
+@usableFromInline struct DivideScalarByFunction: UnaryElementFunction {
+    @usableFromInline let scalar: Float
+    @inlinable init(_ scalar: Float) { self.scalar = scalar }
+    @inlinable func callAsFunction(_ x: Float) -> Float { scalar / x }
+}
+/// `−x`.
+@usableFromInline struct NegateFunction: UnaryElementFunction {
+    @inlinable init() {}
+    @inlinable func callAsFunction(_ x: Float) -> Float { -x }
+}
+
 extension Tensor {
     /// Applies `f` element-wise to two broadcast-compatible tensors (no autodiff).
     @inlinable
     public static func broadcastMap(_ a: Tensor, _ b: Tensor, op: String,
                                     _ f: (Float, Float) -> Float) -> Tensor {
-        // Fast paths: equal shapes, or one side a single element.
+        withoutActuallyEscaping(f) { f in broadcastApply(a, b, op: op, ClosureBinaryFunction(f)) }
+    }
+
+    /// Applies `f` to each element (no autodiff).
+    @inlinable
+    public func map(_ f: (Float) -> Float) -> Tensor {
+        withoutActuallyEscaping(f) { f in apply(ClosureUnaryFunction(f)) }
+    }
+
+    /// Applies `f` to each element, in parallel chunks (no autodiff).
+    @inlinable
+    func apply<F: UnaryElementFunction>(_ f: F) -> Tensor {
+        let out = Tensor(uninitializedShape: shape)
+        let pa = storage.baseAddress
+        let po = SendablePointer(out.storage.baseAddress)
+        Parallel.forRanges(count) { s, e in
+            var i = s
+            while i < e { po.pointer[i] = f(pa[i]); i &+= 1 }
+        }
+        return out
+    }
+
+    /// Applies `f` element-wise to two broadcast-compatible tensors (no autodiff), in parallel.
+    ///
+    /// Equal shapes and single-element operands take flat loops. Otherwise the broadcast shape is
+    /// simplified first: extent-1 axes are dropped and neighbouring axes that both operands step
+    /// through contiguously (or both broadcast) are merged, so `[N, C, H, W] + [C, 1, 1]` becomes
+    /// rows of `H·W` against one scalar each. Rows are then split across cores, each row a
+    /// contiguous, scalar-broadcast or strided inner loop.
+    @inlinable
+    static func broadcastApply<F: BinaryElementFunction>(_ a: Tensor, _ b: Tensor, op: String, _ f: F) -> Tensor {
+        let pa = a.storage.baseAddress, pb = b.storage.baseAddress
         if a.shape == b.shape {
             let out = Tensor(uninitializedShape: a.shape)
-            let pa = a.storage.baseAddress, pb = b.storage.baseAddress
             let po = SendablePointer(out.storage.baseAddress)
             Parallel.forRanges(a.count) { s, e in
                 var i = s
@@ -21,7 +137,6 @@ extension Tensor {
         }
         let shape = Shape.broadcast(a.shape, b.shape, op: op)
         let out = Tensor(uninitializedShape: shape)
-        let pa = a.storage.baseAddress, pb = b.storage.baseAddress
         let po = SendablePointer(out.storage.baseAddress)
         if b.count == 1 && shape == a.shape {
             let s = pb[0]
@@ -39,54 +154,67 @@ extension Tensor {
             }
             return out
         }
-        // General case: an odometer over the outer dimensions, a strided inner loop.
-        let rank = shape.count
-        if rank == 0 { po.pointer[0] = f(pa[0], pb[0]); return out }
-        let sa = Shape.broadcastStrides(a.shape, to: shape)
-        let sb = Shape.broadcastStrides(b.shape, to: shape)
-        let inner = shape[rank - 1]
-        let ia = sa[rank - 1], ib = sb[rank - 1]
-        let rows = out.count / Swift.max(inner, 1)
-        if inner == 0 { return out }
-        var index = [Int](repeating: 0, count: rank)
-        var offA = 0, offB = 0
-        for row in 0..<rows {
-            let o = po.pointer + row &* inner
-            var j = 0, xa = offA, xb = offB
-            while j < inner {
-                o[j] = f(pa[xa], pb[xb])
-                xa &+= ia; xb &+= ib; j &+= 1
-            }
-            // Advance the odometer over dimensions 0..<rank-1.
-            var d = rank - 2
-            while d >= 0 {
-                index[d] += 1
-                offA &+= sa[d]; offB &+= sb[d]
-                if index[d] < shape[d] { break }
-                offA &-= sa[d] &* shape[d]; offB &-= sb[d] &* shape[d]
-                index[d] = 0
-                d -= 1
+        if out.count == 0 { return out }
+        // Simplify the iteration space: drop extent-1 axes, merge contiguous neighbours.
+        let fullA = Shape.broadcastStrides(a.shape, to: shape), fullB = Shape.broadcastStrides(b.shape, to: shape)
+        var extents: [Int] = [], stridesA: [Int] = [], stridesB: [Int] = []
+        for d in 0..<shape.count where shape[d] != 1 {
+            if !extents.isEmpty, stridesA[stridesA.count - 1] == fullA[d] &* shape[d],
+               stridesB[stridesB.count - 1] == fullB[d] &* shape[d] {
+                extents[extents.count - 1] = extents[extents.count - 1] &* shape[d]
+                stridesA[stridesA.count - 1] = fullA[d]
+                stridesB[stridesB.count - 1] = fullB[d]
+            } else {
+                extents.append(shape[d]); stridesA.append(fullA[d]); stridesB.append(fullB[d])
             }
         }
-        return out
-    }
-
-    /// Applies `f` to each element (no autodiff).
-    @inlinable
-    public func map(_ f: (Float) -> Float) -> Tensor {
-        let out = Tensor(uninitializedShape: shape)
-        let pa = storage.baseAddress
-        let po = SendablePointer(out.storage.baseAddress)
-        Parallel.forRanges(count) { s, e in
-            var i = s
-            while i < e { po.pointer[i] = f(pa[i]); i &+= 1 }
+        if extents.isEmpty { po.pointer[0] = f(pa[0], pb[0]); return out }
+        let rank = extents.count
+        let inner = extents[rank - 1], ia = stridesA[rank - 1], ib = stridesB[rank - 1]
+        let rows = out.count / inner
+        Parallel.forRanges(rows, minimumChunk: Swift.max(1, (1 << 15) / inner)) { rowStart, rowEnd in
+            // The odometer over the outer axes, started at `rowStart`.
+            var index = [Int](repeating: 0, count: rank)
+            var offA = 0, offB = 0, remainder = rowStart
+            var d = rank - 2
+            while d >= 0 {
+                index[d] = remainder % extents[d]; remainder /= extents[d]
+                offA &+= index[d] &* stridesA[d]; offB &+= index[d] &* stridesB[d]
+                d -= 1
+            }
+            for row in rowStart..<rowEnd {
+                let o = po.pointer + row &* inner
+                let ra = pa + offA, rb = pb + offB
+                var j = 0
+                if ia == 1 && ib == 1 {
+                    while j < inner { o[j] = f(ra[j], rb[j]); j &+= 1 }
+                } else if ia == 1 && ib == 0 {
+                    let y = rb[0]
+                    while j < inner { o[j] = f(ra[j], y); j &+= 1 }
+                } else if ia == 0 && ib == 1 {
+                    let x = ra[0]
+                    while j < inner { o[j] = f(x, rb[j]); j &+= 1 }
+                } else {
+                    var xa = 0, xb = 0
+                    while j < inner { o[j] = f(ra[xa], rb[xb]); xa &+= ia; xb &+= ib; j &+= 1 }
+                }
+                var d = rank - 2
+                while d >= 0 {
+                    index[d] &+= 1
+                    offA &+= stridesA[d]; offB &+= stridesB[d]
+                    if index[d] < extents[d] { break }
+                    offA &-= stridesA[d] &* extents[d]; offB &-= stridesB[d] &* extents[d]
+                    index[d] = 0
+                    d -= 1
+                }
+            }
         }
         return out
     }
 
     /// Sum `a + b` with broadcasting.
     public static func + (a: Tensor, b: Tensor) -> Tensor {
-        let out = broadcastMap(a, b, op: "add") { $0 + $1 }
+        let out = broadcastApply(a, b, op: "add", AddFunction())
         return record("add", out, inputs: [a, b]) { g in
             [a.requiresGradient ? unbroadcast(g, to: a.shape) : nil,
              b.requiresGradient ? unbroadcast(g, to: b.shape) : nil]
@@ -95,7 +223,7 @@ extension Tensor {
 
     /// Difference `a − b` with broadcasting.
     public static func - (a: Tensor, b: Tensor) -> Tensor {
-        let out = broadcastMap(a, b, op: "subtract") { $0 - $1 }
+        let out = broadcastApply(a, b, op: "subtract", SubtractFunction())
         return record("subtract", out, inputs: [a, b]) { g in
             [a.requiresGradient ? unbroadcast(g, to: a.shape) : nil,
              b.requiresGradient ? unbroadcast(-g, to: b.shape) : nil]
@@ -104,7 +232,7 @@ extension Tensor {
 
     /// Product `a ⊙ b` with broadcasting.
     public static func * (a: Tensor, b: Tensor) -> Tensor {
-        let out = broadcastMap(a, b, op: "multiply") { $0 * $1 }
+        let out = broadcastApply(a, b, op: "multiply", MultiplyFunction())
         return record("multiply", out, inputs: [a, b]) { g in
             [a.requiresGradient ? unbroadcast(g * b, to: a.shape) : nil,
              b.requiresGradient ? unbroadcast(g * a, to: b.shape) : nil]
@@ -113,7 +241,7 @@ extension Tensor {
 
     /// Quotient `a ⊘ b` with broadcasting.
     public static func / (a: Tensor, b: Tensor) -> Tensor {
-        let out = broadcastMap(a, b, op: "divide") { $0 / $1 }
+        let out = broadcastApply(a, b, op: "divide", DivideFunction())
         return record("divide", out, inputs: [a, b]) { g in
             [a.requiresGradient ? unbroadcast(g / b, to: a.shape) : nil,
              b.requiresGradient ? unbroadcast(-(g * a) / (b * b), to: b.shape) : nil]
@@ -122,13 +250,13 @@ extension Tensor {
 
     /// Negation.
     public static prefix func - (a: Tensor) -> Tensor {
-        let out = a.map { -$0 }
+        let out = a.apply(NegateFunction())
         return record("negate", out, inputs: [a]) { g in [-g] }
     }
 
     /// `a + s`.
     public static func + (a: Tensor, s: Float) -> Tensor {
-        let out = a.map { $0 + s }
+        let out = a.apply(AddScalarFunction(s))
         return record("addScalar", out, inputs: [a]) { g in [g] }
     }
     /// `s + a`.
@@ -137,24 +265,24 @@ extension Tensor {
     public static func - (a: Tensor, s: Float) -> Tensor { a + (-s) }
     /// `s − a`.
     public static func - (s: Float, a: Tensor) -> Tensor {
-        let out = a.map { s - $0 }
+        let out = a.apply(SubtractFromScalarFunction(s))
         return record("subtractFromScalar", out, inputs: [a]) { g in [-g] }
     }
     /// `a · s`.
     public static func * (a: Tensor, s: Float) -> Tensor {
-        let out = a.map { $0 * s }
+        let out = a.apply(MultiplyScalarFunction(s))
         return record("multiplyScalar", out, inputs: [a]) { g in [g * s] }
     }
     /// `s · a`.
     public static func * (s: Float, a: Tensor) -> Tensor { a * s }
     /// `a / s`.
     public static func / (a: Tensor, s: Float) -> Tensor {
-        let out = a.map { $0 / s }
+        let out = a.apply(DivideByScalarFunction(s))
         return record("divideScalar", out, inputs: [a]) { g in [g / s] }
     }
     /// `s / a`.
     public static func / (s: Float, a: Tensor) -> Tensor {
-        let out = a.map { s / $0 }
+        let out = a.apply(DivideScalarByFunction(s))
         return record("divideScalarBy", out, inputs: [a]) { g in [-(g * out) / a] }
     }
 

@@ -7,7 +7,8 @@ struct Grain: ParsableCommand {
         commandName: "grain",
         abstract: "Detect AI-generated images as anomalies against the low-level statistics of real photographs.",
         version: "0.1.0",
-        subcommands: [Parity.self, Features.self, Fit.self, Detect.self, Convert.self, Inspect.self, Train.self, Finetune.self,
+        subcommands: [Parity.self, Features.self, Fit.self, Detect.self, Evaluate.self, Convert.self, Inspect.self,
+                      PretextCommand.self, Train.self, Finetune.self,
                       BenchmarkExtractor.self, BenchmarkMixture.self]
     )
 }

@@ -3,7 +3,7 @@ import Foundation
 /// Progress of a long command on standard error: count, rate and estimated time left, one line
 /// rewritten in place (results go to standard output).
 struct Progress {
-    let total: Int
+    var total: Int
     let unit: String
     private let start = Date()
     private var done = 0

@@ -99,8 +99,9 @@ open class Module: @unchecked Sendable {
         for (_, p) in namedParameters() { p.setTrainable(trainable) }
     }
 
-    /// The number of scalar parameters in the tree.
-    public var parameterCount: Int { namedParameters().reduce(0) { $0 + $1.parameter.value.count } }
+    /// The number of scalar parameters in the tree (counted from shapes, without allocating
+    /// deferred parameters).
+    public var parameterCount: Int { namedParameters().reduce(0) { $0 + $1.parameter.count } }
 }
 
 /// Why a checkpoint does not fit a module.

@@ -103,7 +103,7 @@ public final class Embedding: Module, @unchecked Sendable {
 
     /// Creates a zero table, to be loaded from a checkpoint.
     public init(count: Int, dimension: Int) {
-        weight = Parameter(Tensor.zeros([count, dimension]))
+        weight = Parameter(zerosOfShape: [count, dimension])
         super.init()
     }
 

@@ -20,12 +20,19 @@ public final class Conv2d: Module, Layer, @unchecked Sendable {
     public let groups: Int
 
     /// Creates a convolution from given tensors.
-    public init(weight: Tensor, bias: Tensor?, stride: Int = 1, padding: Int = 0, dilation: Int = 1, groups: Int = 1) {
-        precondition(weight.rank == 4, "Conv2d: weight must be [O, I/groups, kH, kW], got \(weight.shape)")
+    public convenience init(weight: Tensor, bias: Tensor?, stride: Int = 1, padding: Int = 0, dilation: Int = 1, groups: Int = 1) {
+        self.init(weightParameter: Parameter(weight), biasParameter: bias.map { Parameter($0) },
+                  stride: stride, padding: padding, dilation: dilation, groups: groups)
+    }
+
+    /// Creates a convolution around given parameters.
+    private init(weightParameter weight: Parameter, biasParameter bias: Parameter?, stride: Int, padding: Int,
+                 dilation: Int, groups: Int) {
+        precondition(weight.shape.count == 4, "Conv2d: weight must be [O, I/groups, kH, kW], got \(weight.shape)")
         precondition(groups > 0 && weight.shape[0] % groups == 0,
                      "Conv2d: \(weight.shape[0]) output channels not divisible by groups \(groups)")
-        self.weight = Parameter(weight)
-        self.bias = bias.map { Parameter($0) }
+        self.weight = weight
+        self.bias = bias
         self.stride = (stride, stride)
         self.padding = (padding, padding)
         self.dilation = (dilation, dilation)
@@ -45,12 +52,13 @@ public final class Conv2d: Module, Layer, @unchecked Sendable {
         self.init(weight: w, bias: b, stride: stride, padding: padding, dilation: dilation, groups: groups)
     }
 
-    /// Creates a square-kernel convolution with zero weights, to be loaded from a checkpoint.
+    /// Creates a square-kernel convolution with zero weights, to be loaded from a checkpoint
+    /// (allocated only if read before loading).
     public convenience init(inputChannels: Int, outputChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
                             dilation: Int = 1, groups: Int = 1, bias: Bool = true) {
         precondition(groups > 0 && inputChannels % groups == 0, "Conv2d: \(inputChannels) input channels not divisible by groups \(groups)")
-        self.init(weight: Tensor.zeros([outputChannels, inputChannels / groups, kernelSize, kernelSize]),
-                  bias: bias ? Tensor.zeros([outputChannels]) : nil,
+        self.init(weightParameter: Parameter(zerosOfShape: [outputChannels, inputChannels / groups, kernelSize, kernelSize]),
+                  biasParameter: bias ? Parameter(zerosOfShape: [outputChannels]) : nil,
                   stride: stride, padding: padding, dilation: dilation, groups: groups)
     }
 

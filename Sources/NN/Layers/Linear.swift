@@ -22,10 +22,11 @@ public final class Linear: Module, Layer, @unchecked Sendable {
         super.init()
     }
 
-    /// Creates a layer with zero weights, to be loaded from a checkpoint.
+    /// Creates a layer with zero weights, to be loaded from a checkpoint (allocated only if read
+    /// before loading).
     public init(inputSize: Int, outputSize: Int, bias: Bool = true) {
-        weight = Parameter(Tensor.zeros([outputSize, inputSize]))
-        self.bias = bias ? Parameter(Tensor.zeros([outputSize])) : nil
+        weight = Parameter(zerosOfShape: [outputSize, inputSize])
+        self.bias = bias ? Parameter(zerosOfShape: [outputSize]) : nil
         super.init()
     }
 

@@ -1,0 +1,187 @@
+import Foundation
+import Imaging
+import Tensor
+
+/// A crop of an image, in pixels.
+public struct CropRectangle: Codable, Equatable, Hashable, Sendable {
+    /// Left column.
+    public var x: Int
+    /// Top row.
+    public var y: Int
+    /// Width.
+    public var width: Int
+    /// Height.
+    public var height: Int
+
+    /// Creates a rectangle.
+    public init(x: Int, y: Int, width: Int, height: Int) {
+        self.x = x
+        self.y = y
+        self.width = width
+        self.height = height
+    }
+
+    /// `x,y,WxH`, appended to a file name to name a sample (`photo.jpg#64,128,256x256`).
+    public var label: String { "\(x),\(y),\(width)x\(height)" }
+}
+
+/// How test images become samples: whole, or several random crops of a fixed size.
+///
+/// Random crops let large photographs be compared with small generated images at the same size
+/// and native resolution (no resampling); an image no larger than a crop in both directions is
+/// one whole-image sample. Crops are seeded per source and file, so every perturbation of a
+/// sample is a perturbation of the same pixels, and reruns pick the same crops.
+public struct TestSampling: Codable, Equatable, Sendable {
+    /// Random crops per image larger than ``cropSize`` (0: every image whole).
+    public var cropsPerImage: Int
+    /// The side of the square crops (clipped to the image).
+    public var cropSize: Int
+    /// The seed the crop positions derive from.
+    public var seed: UInt64
+
+    /// Creates a sampling.
+    ///
+    /// - Precondition: `cropsPerImage ≥ 0`, `cropSize ≥ 1`.
+    public init(cropsPerImage: Int = 0, cropSize: Int = 256, seed: UInt64 = 0) {
+        precondition(cropsPerImage >= 0 && cropSize >= 1, "TestSampling: cropsPerImage \(cropsPerImage), cropSize \(cropSize)")
+        self.cropsPerImage = cropsPerImage
+        self.cropSize = cropSize
+        self.seed = seed
+    }
+
+    /// Every image whole.
+    public static let wholeImages = TestSampling()
+
+    /// The samples of a `width × height` image: `[nil]` (the whole image) or ``cropsPerImage``
+    /// random crops, uniform in position (x then y for each crop), drawn from a
+    /// ``RandomGenerator`` seeded with `seed &+ 0x9E3779B97F4A7C15 &* stream` (`stream` tells
+    /// images apart, e.g. from the source and file index).
+    public func crops(width: Int, height: Int, stream: UInt64) -> [CropRectangle?] {
+        guard cropsPerImage > 0, width > cropSize || height > cropSize else { return [nil] }
+        var generator = RandomGenerator(seed: seed &+ 0x9E37_79B9_7F4A_7C15 &* stream)
+        let w = min(cropSize, width), h = min(cropSize, height)
+        return (0..<cropsPerImage).map { _ in
+            CropRectangle(x: Int.random(in: 0...(width - w), using: &generator), y: Int.random(in: 0...(height - h), using: &generator),
+                          width: w, height: h)
+        }
+    }
+}
+
+/// The features of a set of samples: one row per sample for each detector member.
+public struct SampleFeatures: Sendable {
+    /// One name per sample: the file path, with `#x,y,WxH` when the sample is a crop.
+    public var names: [String]
+    /// `[member][sample]` → the member's feature of the sample.
+    public var rows: [[[Float]]]
+
+    /// Creates empty features for `memberCount` members.
+    public init(memberCount: Int) {
+        names = []
+        rows = Array(repeating: [], count: memberCount)
+    }
+
+    /// Creates features from names and per-member rows.
+    ///
+    /// - Precondition: every member has one row per name.
+    public init(names: [String], rows: [[[Float]]]) {
+        precondition(rows.allSatisfy { $0.count == names.count }, "SampleFeatures: \(names.count) names, rows \(rows.map(\.count))")
+        self.names = names
+        self.rows = rows
+    }
+
+    /// The number of samples.
+    public var count: Int { names.count }
+
+    /// Appends one sample.
+    ///
+    /// - Precondition: one feature per member.
+    public mutating func append(name: String, features: [[Float]]) {
+        precondition(features.count == rows.count, "SampleFeatures.append: \(features.count) features for \(rows.count) members")
+        names.append(name)
+        for (member, feature) in features.enumerated() { rows[member].append(feature) }
+    }
+
+    /// Member `member`'s features as a matrix `[n, d]`.
+    public func matrix(member: Int) -> Matrix {
+        let memberRows = rows[member]
+        return Matrix(rows: memberRows.count, columns: memberRows.first?.count ?? 0, elements: memberRows.flatMap { $0.map(Double.init) })
+    }
+}
+
+/// The pieces of an evaluation that do not depend on how features are made: test samples under
+/// perturbations, and scores from features with one or several mixtures.
+public enum Evaluation {
+    /// Extracts the features of every test sample of `files` under every perturbation.
+    ///
+    /// Each file is decoded once; its samples (``TestSampling/crops(width:height:stream:)`` with
+    /// stream `streamBase + index + 1`) are perturbed in memory for each setting, then `extract` turns
+    /// each perturbed sample into one feature per member. A file that cannot be decoded or
+    /// perturbed is left out of every setting and listed in `failures` with the reason.
+    ///
+    /// - Parameters:
+    ///   - files: The image files of one source.
+    ///   - perturbations: The settings, e.g. `[.original] + ImagePerturbation.paperSweep`.
+    ///   - sampling: Whole images or random crops.
+    ///   - streamBase: Distinguishes the crop positions of different sources.
+    ///   - memberCount: How many features `extract` returns per sample.
+    ///   - pixelLimit: The largest image to decode.
+    ///   - extract: One feature per member of an image.
+    ///   - progress: Called after each file.
+    /// - Returns: One ``SampleFeatures`` per perturbation, and the files that failed.
+    public static func features(files: [URL], perturbations: [ImagePerturbation], sampling: TestSampling, streamBase: UInt64 = 0,
+                                memberCount: Int, pixelLimit: Int? = Image.defaultPixelLimit,
+                                extract: (Image) -> [[Float]], progress: (() -> Void)? = nil)
+        -> (settings: [SampleFeatures], failures: [String: String]) {
+        var settings = Array(repeating: SampleFeatures(memberCount: memberCount), count: perturbations.count)
+        var failures: [String: String] = [:]
+        for (index, file) in files.enumerated() {
+            defer { progress?() }
+            do {
+                let image = try Image(contentsOf: file, pixelLimit: pixelLimit)
+                let crops = sampling.crops(width: image.width, height: image.height, stream: streamBase &+ UInt64(index) &+ 1)
+                var perSetting = Array(repeating: SampleFeatures(memberCount: memberCount), count: perturbations.count)
+                for crop in crops {
+                    let sample = crop.map { image.cropped(x: $0.x, y: $0.y, width: $0.width, height: $0.height) } ?? image
+                    let name = crop.map { "\(file.path)#\($0.label)" } ?? file.path
+                    for (settingIndex, perturbation) in perturbations.enumerated() {
+                        perSetting[settingIndex].append(name: name, features: extract(try perturbation.applied(to: sample)))
+                    }
+                }
+                for settingIndex in perturbations.indices {
+                    settings[settingIndex].names += perSetting[settingIndex].names
+                    for member in 0..<memberCount { settings[settingIndex].rows[member] += perSetting[settingIndex].rows[member] }
+                }
+            } catch {
+                failures[file.path] = "\(error)"
+            }
+        }
+        return (settings, failures)
+    }
+
+    /// Scores features with one mixture per member.
+    ///
+    /// The combined score is the log-likelihood itself for one member, and for several the
+    /// **joint margin** `minₘ (ℓₘ − tₘ)`: it is ≥ 0 exactly when every member's log-likelihood
+    /// clears its threshold, so at threshold 0 it reproduces ``JointThreshold`` (real only if all
+    /// agree). Its ranking (AUC, AP) mixes the members' log-likelihood scales as they are,
+    /// unnormalised.
+    ///
+    /// - Returns: Each member's log-likelihoods `[member][sample]`, the combined score per sample,
+    ///   and the combined threshold (the member's threshold, or 0 for the joint margin).
+    /// - Throws: ``GaussianMixtureError`` for a feature-count mismatch or a non-finite feature.
+    /// - Precondition: one mixture and one threshold per member.
+    public static func scores(_ features: SampleFeatures, mixtures: [GaussianMixture], thresholds: [Double]) throws(GaussianMixtureError)
+        -> (perMember: [[Double]], combined: [Double], combinedThreshold: Double) {
+        precondition(mixtures.count == features.rows.count && thresholds.count == mixtures.count,
+                     "Evaluation.scores: \(features.rows.count) members' features, \(mixtures.count) mixtures, \(thresholds.count) thresholds")
+        var perMember: [[Double]] = []
+        for (member, mixture) in mixtures.enumerated() {
+            perMember.append(features.count == 0 ? [] : try mixture.scoreSamples(features.matrix(member: member)))
+        }
+        if mixtures.count == 1 { return (perMember, perMember[0], thresholds[0]) }
+        let combined = (0..<features.count).map { sample in
+            zip(perMember, thresholds).map { $0[sample] - $1 }.min()!
+        }
+        return (perMember, combined, 0)
+    }
+}

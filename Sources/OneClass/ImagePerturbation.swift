@@ -1,0 +1,71 @@
+import Foundation
+import Imaging
+
+/// A degradation applied to every test image, in memory, for the robustness sweeps of the paper's
+/// Fig. 4 (JPEG quality 100 → 70, downscaling 0.9 → 0.5) and the JPEG-vs-PNG confound check.
+public enum ImagePerturbation: Codable, Hashable, Sendable, CustomStringConvertible {
+    /// The image as decoded.
+    case original
+    /// A JPEG round trip: encoded at `quality` as Pillow's `img.save(buffer, "JPEG", quality=q)`
+    /// (4:2:0 chroma, standard tables), then decoded.
+    case jpeg(quality: Int)
+    /// Resized by `factor` with Pillow's bicubic filter (antialiased): the new size is
+    /// `max(1, round(W·factor)) × max(1, round(H·factor))`.
+    case downscale(factor: Double)
+
+    /// The perturbed image.
+    ///
+    /// - Throws: ``ImageError`` from the JPEG encoder or decoder (e.g. a quality outside 1…100).
+    /// - Precondition: a downscaling factor in (0, 1].
+    public func applied(to image: Image) throws(ImageError) -> Image {
+        switch self {
+        case .original:
+            return image
+        case .jpeg(let quality):
+            let rgb = image.channels == 3 ? image : image.convertedToRGB()
+            return try Image(data: rgb.encoded(as: .jpeg(quality: quality)), name: "<jpeg q\(quality)>")
+        case .downscale(let factor):
+            precondition(factor > 0 && factor <= 1, "ImagePerturbation.downscale: factor \(factor) outside (0, 1]")
+            let width = max(1, Int((Double(image.width) * factor).rounded()))
+            let height = max(1, Int((Double(image.height) * factor).rounded()))
+            return width == image.width && height == image.height ? image : image.resized(width: width, height: height, filter: .bicubic)
+        }
+    }
+
+    /// A short name for files and tables: `original`, `jpeg-q90`, `downscale-0.5`.
+    public var description: String {
+        switch self {
+        case .original: "original"
+        case .jpeg(let quality): "jpeg-q\(quality)"
+        case .downscale(let factor): "downscale-\(Self.trimmed(factor))"
+        }
+    }
+
+    /// The sweep of the paper's Fig. 4: JPEG at 100, 90, 80, 70, then downscaling by 0.9 … 0.5.
+    public static let paperSweep: [ImagePerturbation] =
+        [100, 90, 80, 70].map { .jpeg(quality: $0) } + [0.9, 0.8, 0.7, 0.6, 0.5].map { .downscale(factor: $0) }
+
+    static func trimmed(_ value: Double) -> String {
+        var text = String(format: "%.3f", value)
+        while text.hasSuffix("0") { text.removeLast() }
+        if text.hasSuffix(".") { text.removeLast() }
+        return text
+    }
+}
+
+extension Image {
+    /// The image with 3 channels: grey replicated, alpha dropped (as Pillow's `convert("RGB")`).
+    func convertedToRGB() -> Image {
+        if channels == 3 { return self }
+        var rgb = [UInt8](repeating: 0, count: width * height * 3)
+        for i in 0..<(width * height) {
+            let base = i * channels
+            let (r, g, b) = channels >= 3 ? (pixels[base], pixels[base + 1], pixels[base + 2])
+                                          : (pixels[base], pixels[base], pixels[base])
+            rgb[i * 3] = r
+            rgb[i * 3 + 1] = g
+            rgb[i * 3 + 2] = b
+        }
+        return Image(width: width, height: height, channels: 3, pixels: rgb)
+    }
+}

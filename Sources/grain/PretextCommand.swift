@@ -1,0 +1,63 @@
+import ArgumentParser
+import Diffusion
+import Foundation
+import Pretext
+
+/// `grain pretext`: build and merge the 11-class pretext dataset.
+struct PretextCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pretext", abstract: "Build the 11-class pretext dataset from real photos.",
+        subcommands: [Build.self, Merge.self])
+
+    /// `grain pretext build`.
+    struct Build: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Make the original, the VAE reconstruction and nine restorations of each photo (resumable, shardable).",
+            discussion: """
+            Photos are assigned to shards by content hash and their noise seeds derive from it, so \
+            every machine writes identical bytes. Files are written atomically; rerunning the same \
+            command skips verified photos and finishes the rest. Merge the shards with \
+            `grain pretext merge`. See Documentation/ScalingOut.md.
+            """)
+
+        @Option(help: "Folders (searched recursively) or files of real photos.") var photos: [String]
+        @Option(help: "A diffusers Stable Diffusion folder (unet/, vae/, text_encoder/).") var stableDiffusion: String
+        @Option(help: "Weights variant in the folder, e.g. fp16 (converted to float32).") var variant: String?
+        @Option(help: "The dataset folder.") var out: String
+        @Option(help: "Side of the centre crop taken from each photo (a multiple of 64); default: the largest fitting crop.")
+        var cropSize: Int?
+        @Option(help: "This shard, as i/n (0-based).") var shard = "0/1"
+
+        func run() throws {
+            guard let shard = Shard(shard) else { throw ValidationError("--shard must be i/n with 0 ≤ i < n, got \(shard)") }
+            let pipeline = try RestorationPipeline<StableDiffusionCodec, StableDiffusionDenoiser>.stableDiffusion(
+                folder: URL(fileURLWithPath: stableDiffusion), variant: variant)
+            if let cropSize, cropSize % pipeline.sizeMultiple != 0 {
+                throw ValidationError("--crop-size \(cropSize) must be a multiple of \(pipeline.sizeMultiple)")
+            }
+            let builder = PretextDatasetBuilder(pipeline: pipeline, output: URL(fileURLWithPath: out), cropSize: cropSize, shard: shard)
+            let files = try imageFiles(photos).map { URL(fileURLWithPath: $0) }
+            var progress = Progress(total: 0, unit: "photos")
+            let report = try builder.build(photos: files) { _, total in
+                progress.total = total
+                progress.advance()
+            }
+            printError("shard \(shard): \(report.photos) photos, \(report.built) built, \(report.skipped) already done")
+        }
+    }
+
+    /// `grain pretext merge`.
+    struct Merge: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Join the shard manifests into manifest.jsonl, checking every photo has its 11 images.")
+
+        @Option(help: "The dataset folder.") var out: String
+        @Option(help: "The number of shards the dataset was built with.") var shards = 1
+
+        func run() throws {
+            let manifest = try PretextDatasetBuilder<StableDiffusionCodec, StableDiffusionDenoiser>.merge(
+                output: URL(fileURLWithPath: out), shards: shards)
+            printError("manifest.jsonl: \(manifest.records.count) images of \(Set(manifest.records.map(\.source)).count) photos")
+        }
+    }
+}
