@@ -89,6 +89,19 @@ extension Tensor {
         }
     }
 
+    /// Copies `count` floats with vector loads and stores: the rows of small images (16 floats
+    /// for the extractor's patches) are too short for a `memmove` call to pay for itself.
+    @inline(__always)
+    static func copyRow(from source: UnsafePointer<Float>, to target: UnsafeMutablePointer<Float>, count: Int) {
+        var i = 0
+        while i &+ 4 <= count {
+            UnsafeMutableRawPointer(target + i).storeBytes(of: UnsafeRawPointer(source + i).loadUnaligned(as: SIMD4<Float>.self),
+                                                          as: SIMD4<Float>.self)
+            i &+= 4
+        }
+        while i < count { target[i] = source[i]; i &+= 1 }
+    }
+
     /// `Σ a[i] · b[i·bStride]` for `i < count`, with SIMD accumulators when `bStride == 1`.
     @inline(__always)
     static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, stride bStride: Int, count: Int) -> Float {
@@ -280,7 +293,7 @@ extension Tensor {
                     let source = input + ((first &+ b) &* C &+ c) &* H &* W
                     let interior: Int = c &* width &+ b &* plane &+ g.paddingY &* Wp &+ g.paddingX
                     let target = paddedPointer.pointer + interior
-                    for y in 0..<H { (target + y &* Wp).update(from: source + y &* W, count: W) }
+                    for y in 0..<H { copyRow(from: source + y &* W, to: target + y &* Wp, count: W) }
                 }
             }
             let n = count &* plane &- maximumOffset
