@@ -52,41 +52,42 @@ extension GaussianMixture {
 
     /// `log N(xᵢ | μₖ, Σₖ) = −½(d·log 2π + ‖(xᵢ − μₖ)·Uₖ‖²) + Σ log diag Uₖ`, `[n, k]`.
     ///
-    /// Full and tied: one triangular BLAS product `[n, d]·[d, d]` per component whitens every
-    /// sample at once. Diagonal and spherical: a scaled squared distance per sample and component.
+    /// Full and tied: one in-place triangular BLAS product `[n, d]·[d, d]` per component whitens
+    /// every sample at once (``Matrix/whitenedSquaredNorms(_:centres:triangulars:upper:)``, one
+    /// reused buffer). Diagonal and spherical: a scaled squared distance per sample and component.
     static func logGaussianProbabilities(_ x: Matrix, means: Matrix, precisionsCholesky: CovarianceParameters) -> Matrix {
         let n = x.rows, d = x.columns, k = means.rows
         var result = Matrix(rows: n, columns: k)
         let constant = Double(d) * Foundation.log(2 * Double.pi)
-        func store(_ squaredNorms: [Double], component: Int, logDeterminant: Double) {
+        func store(_ squaredNorm: (Int) -> Double, component: Int, logDeterminant: Double) {
             result.elements.withUnsafeMutableBufferPointer { values in
-                for i in 0..<n { values[i &* k &+ component] = -0.5 * (constant + squaredNorms[i]) + logDeterminant }
+                for i in 0..<n { values[i &* k &+ component] = -0.5 * (constant + squaredNorm(i)) + logDeterminant }
             }
         }
         switch precisionsCholesky {
         case let .full(factors):
+            let norms = Matrix.whitenedSquaredNorms(x, centres: means, triangulars: factors, upper: true)
             for component in 0..<k {
-                let whitened = Matrix.triangularProduct(x.subtractingFromRows(means.row(component)), factors[component], upper: true)
-                store(rowSquaredNorms(whitened), component: component, logDeterminant: logDiagonalSum(factors[component]))
+                store({ norms[$0, component] }, component: component, logDeterminant: logDiagonalSum(factors[component]))
             }
         case let .tied(factor):
             let logDeterminant = logDiagonalSum(factor)
+            let norms = Matrix.whitenedSquaredNorms(x, centres: means, triangulars: Array(repeating: factor, count: k), upper: true)
             for component in 0..<k {
-                let whitened = Matrix.triangularProduct(x.subtractingFromRows(means.row(component)), factor, upper: true)
-                store(rowSquaredNorms(whitened), component: component, logDeterminant: logDeterminant)
+                store({ norms[$0, component] }, component: component, logDeterminant: logDeterminant)
             }
         case let .diagonal(roots):
             for component in 0..<k {
                 let scale = roots.row(component)
                 let logDeterminant = scale.reduce(0) { $0 + Foundation.log($1) }
-                store(scaledSquaredDistances(x, centre: means.row(component), scale: scale), component: component,
-                      logDeterminant: logDeterminant)
+                let distances = scaledSquaredDistances(x, centre: means.row(component), scale: scale)
+                store({ distances[$0] }, component: component, logDeterminant: logDeterminant)
             }
         case let .spherical(roots):
             for component in 0..<k {
                 let scale = Array(repeating: roots[component], count: d)
-                store(scaledSquaredDistances(x, centre: means.row(component), scale: scale), component: component,
-                      logDeterminant: Double(d) * Foundation.log(roots[component]))
+                let distances = scaledSquaredDistances(x, centre: means.row(component), scale: scale)
+                store({ distances[$0] }, component: component, logDeterminant: Double(d) * Foundation.log(roots[component]))
             }
         }
         return result
@@ -185,7 +186,9 @@ extension GaussianMixture {
     /// The responsibility-weighted counts `Nₖ = Σᵢ rᵢₖ + 10ε` `[k]`, means `[k, d]` and
     /// covariances (regularisation added), as scikit-learn's `_estimate_gaussian_parameters`.
     ///
-    /// Full: `Σₖ = (Rₖ ⊙ (X − μₖ))ᵀ(X − μₖ) / Nₖ + reg·I`, one `dsyrk` per component. Tied: the
+    /// Full: `Σₖ = (Rₖ ⊙ (X − μₖ))ᵀ(X − μₖ) / Nₖ + reg·I`, one `dsyrk` per component over the
+    /// samples whose responsibility is not exactly 0 (``Matrix/weightedScatters(_:centres:weights:)``;
+    /// the others add nothing, and with nearly hard responsibilities they are most). Tied: the
     /// sum of those scatters plus `Xᵀ·diag(1 − Σₖ rᵢₖ)·X`, over `Σₖ Nₖ`. Diagonal: `Σᵢ rᵢₖ(xᵢⱼ − μₖⱼ)² / Nₖ + reg`. Spherical:
     /// the mean over features of the diagonal variances.
     static func estimateParameters(_ x: Matrix, responsibilities: Matrix, regularization: Double,
@@ -202,29 +205,18 @@ extension GaussianMixture {
             }
         }
 
-        /// `(√rᵢₖ·(xᵢ − μₖ))ᵢ`, `[n, d]`, whose Gram matrix is component k's scatter.
-        func weightedCentred(_ component: Int) -> Matrix {
-            var centred = x.subtractingFromRows(means.row(component))
-            centred.elements.withUnsafeMutableBufferPointer { values in
-                for i in 0..<n {
-                    let scale = responsibilities[i, component].squareRoot()
-                    let row = values.baseAddress! + i &* d
-                    for p in 0..<d { row[p] *= scale }
-                }
-            }
-            return centred
-        }
-
         switch covarianceType {
         case .full:
+            let scatters = Matrix.weightedScatters(x, centres: means, weights: responsibilities)
             let matrices = (0..<k).map { component in
-                Matrix.weightedGram(weightedCentred(component)).dividingElements(by: counts[component])
-                    .addingToDiagonal(regularization)
+                scatters[component].dividingElements(by: counts[component]).addingToDiagonal(regularization)
             }
             return (counts, means, .full(matrices))
         case .tied:
             var scatter = Matrix(rows: d, columns: d)
-            for component in 0..<k { scatter = scatter + Matrix.weightedGram(weightedCentred(component)) }
+            for componentScatter in Matrix.weightedScatters(x, centres: means, weights: responsibilities) {
+                scatter = scatter + componentScatter
+            }
             // scikit-learn's XᵀX − Σₖ Nₖμₖμₖᵀ equals the within scatter above plus Xᵀ·diag(1 − Σₖ rᵢₖ)·X:
             // zero in EM (rows sum to 1), but the k-means++ and random-from-data starts put weight
             // on k samples only, and scikit-learn's tied start then includes every other sample uncentred.

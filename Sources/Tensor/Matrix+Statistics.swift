@@ -98,6 +98,141 @@ extension Matrix {
         return result
     }
 
+    /// The squared norms of the whitened, centred rows `‖(xᵢ − cₖ)·Tₖ‖²` for every row `i` of `x`
+    /// and every centre `k`, `[n, K]` — the Mahalanobis distances of a Gaussian mixture's E-step
+    /// when `Tₖ` is component k's precision Cholesky factor.
+    ///
+    /// One in-place `cblas_dtrmm` per centre over a single `[n, d]` buffer, reused for every centre;
+    /// the centring and the row norms are split across cores (`Parallel.forRanges`) between the
+    /// BLAS calls, which use the cores themselves.
+    ///
+    /// Shapes: `x` is `[n, d]`, `centres` is `[K, d]`, `triangulars` holds K `[d, d]` matrices of
+    /// which only the named triangle (upper when `upper`) is read.
+    ///
+    /// - Precondition: the shapes agree.
+    public static func whitenedSquaredNorms(_ x: Matrix, centres: Matrix, triangulars: [Matrix], upper: Bool) -> Matrix {
+        let n = x.rows, d = x.columns, k = centres.rows
+        precondition(centres.columns == d && triangulars.count == k && triangulars.allSatisfy { $0.rows == d && $0.columns == d },
+                     "Matrix.whitenedSquaredNorms: x \(n)×\(d), centres \(centres.rows)×\(centres.columns), \(triangulars.count) triangular matrices (expected \(k) of \(d)×\(d))")
+        var result = Matrix(rows: n, columns: k)
+        if n == 0 || k == 0 { return result }
+        let buffer = UnsafeMutablePointer<Double>.allocate(capacity: Swift.max(n &* d, 1))
+        defer { buffer.deallocate() }
+        let work = SendablePointer(buffer)
+        let rowsPerChunk = Swift.max(1, (1 << 14) / Swift.max(d, 1))
+        x.elements.withUnsafeBufferPointer { samples in
+            centres.elements.withUnsafeBufferPointer { centreValues in
+                result.elements.withUnsafeMutableBufferPointer { output in
+                    let source = SendablePointer(UnsafeMutablePointer(mutating: samples.baseAddress!)), norms = SendablePointer(output.baseAddress!)
+                    for component in 0..<k {
+                        let centre = SendablePointer(UnsafeMutablePointer(mutating: centreValues.baseAddress! + component &* d))
+                        Parallel.forRanges(n, minimumChunk: rowsPerChunk) { start, end in
+                            let c = centre.pointer
+                            for i in start..<end {
+                                let row = source.pointer + i &* d, target = work.pointer + i &* d
+                                for j in 0..<d { target[j] = row[j] - c[j] }
+                            }
+                        }
+                        if d > 0 {
+                            triangulars[component].elements.withUnsafeBufferPointer { t in
+                                cblas_dtrmm(CblasRowMajor, CblasRight, upper ? CblasUpper : CblasLower, CblasNoTrans, CblasNonUnit,
+                                            Int32(n), Int32(d), 1, t.baseAddress, Int32(d), buffer, Int32(d))
+                            }
+                        }
+                        Parallel.forRanges(n, minimumChunk: rowsPerChunk) { start, end in
+                            for i in start..<end {
+                                norms.pointer[i &* k &+ component] = squaredNorm(work.pointer + i &* d, count: d)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return result
+    }
+
+    /// The naive loops for ``whitenedSquaredNorms(_:centres:triangulars:upper:)``, the reference for tests.
+    public static func referenceWhitenedSquaredNorms(_ x: Matrix, centres: Matrix, triangulars: [Matrix], upper: Bool) -> Matrix {
+        var result = Matrix(rows: x.rows, columns: centres.rows)
+        for component in 0..<centres.rows {
+            let whitened = referenceTriangularProduct(x.subtractingFromRows(centres.row(component)), triangulars[component], upper: upper)
+            for i in 0..<x.rows {
+                result[i, component] = (0..<x.columns).reduce(0) { $0 + whitened[i, $1] * whitened[i, $1] }
+            }
+        }
+        return result
+    }
+
+    /// The weighted scatter matrices `Sₖ = Σᵢ wᵢₖ·(xᵢ − cₖ)(xᵢ − cₖ)ᵀ` around every centre `k`,
+    /// each `[d, d]` with both triangles filled — a Gaussian mixture's M-step covariances (times
+    /// `Nₖ`) when `w` holds the responsibilities and `cₖ` the new means.
+    ///
+    /// For each centre, the rows with a non-zero weight are gathered, centred and scaled by
+    /// `√wᵢₖ` into one reused buffer (split across cores), and one `cblas_dsyrk` forms their Gram
+    /// matrix. Rows of weight exactly zero add nothing and are skipped, so a mixture whose
+    /// responsibilities are nearly hard (most `exp` of very negative log-responsibilities
+    /// underflow to 0) costs about one rank-n update in all instead of one per component.
+    ///
+    /// Shapes: `x` is `[n, d]`, `centres` is `[K, d]`, `weights` is `[n, K]`.
+    ///
+    /// - Precondition: the shapes agree and no weight is negative or NaN.
+    public static func weightedScatters(_ x: Matrix, centres: Matrix, weights: Matrix) -> [Matrix] {
+        let n = x.rows, d = x.columns, k = centres.rows
+        precondition(centres.columns == d && weights.rows == n && weights.columns == k,
+                     "Matrix.weightedScatters: x \(n)×\(d), centres \(centres.rows)×\(centres.columns), weights \(weights.rows)×\(weights.columns) (expected \(n)×\(k))")
+        if let bad = weights.elements.firstIndex(where: { !($0 >= 0) }) {
+            preconditionFailure("Matrix.weightedScatters: weight of row \(bad / k), centre \(bad % k) is \(weights.elements[bad]), expected ≥ 0")
+        }
+        let buffer = UnsafeMutablePointer<Double>.allocate(capacity: Swift.max(n &* d, 1))
+        defer { buffer.deallocate() }
+        let work = SendablePointer(buffer)
+        let rowsPerChunk = Swift.max(1, (1 << 14) / Swift.max(d, 1))
+        return (0..<k).map { component in
+            var result = Matrix(rows: d, columns: d)
+            let kept = (0..<n).filter { weights.elements[$0 &* k &+ component] > 0 }
+            let m = kept.count
+            if m == 0 || d == 0 { return result }
+            x.elements.withUnsafeBufferPointer { samples in
+                centres.elements.withUnsafeBufferPointer { centreValues in
+                    weights.elements.withUnsafeBufferPointer { weightValues in
+                        kept.withUnsafeBufferPointer { rows in
+                            let source = SendablePointer(UnsafeMutablePointer(mutating: samples.baseAddress!))
+                            let centre = SendablePointer(UnsafeMutablePointer(mutating: centreValues.baseAddress! + component &* d))
+                            let w = SendablePointer(UnsafeMutablePointer(mutating: weightValues.baseAddress!)), index = SendablePointer(UnsafeMutablePointer(mutating: rows.baseAddress!))
+                            Parallel.forRanges(m, minimumChunk: rowsPerChunk) { start, end in
+                                let c = centre.pointer
+                                for r in start..<end {
+                                    let i = index.pointer[r]
+                                    let scale = w.pointer[i &* k &+ component].squareRoot()
+                                    let row = source.pointer + i &* d, target = work.pointer + r &* d
+                                    for j in 0..<d { target[j] = (row[j] - c[j]) * scale }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            result.elements.withUnsafeMutableBufferPointer { c in
+                // Row-major C = Bᵀ·B with B the [m, d] gathered rows: trans = CblasTrans, k = m.
+                cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, Int32(d), Int32(m), 1,
+                            buffer, Int32(d), 0, c.baseAddress, Int32(d))
+                let base = c.baseAddress!
+                for i in 1..<Swift.max(d, 1) {
+                    for j in 0..<i { base[i &* d &+ j] = base[j &* d &+ i] }
+                }
+            }
+            return result
+        }
+    }
+
+    /// The naive loops for ``weightedScatters(_:centres:weights:)``, the reference for tests.
+    public static func referenceWeightedScatters(_ x: Matrix, centres: Matrix, weights: Matrix) -> [Matrix] {
+        (0..<centres.rows).map { component in
+            referenceWeightedGram(x.subtractingFromRows(centres.row(component)),
+                                  rowWeights: (0..<x.rows).map { weights[$0, component] })
+        }
+    }
+
     /// A copy with `vector` subtracted from every row (`X − 1·vᵀ`), e.g. samples centred on a mean.
     ///
     /// - Precondition: `vector.count == columns`.
@@ -124,4 +259,21 @@ extension Matrix {
         precondition(index >= 0 && index < rows, "Matrix.row: index \(index) out of range for \(rows) rows")
         return Array(elements[(index &* columns)..<((index &+ 1) &* columns)])
     }
+}
+
+/// `Σⱼ p[j]²` over `count` values, with SIMD accumulators.
+@inline(__always)
+private func squaredNorm(_ p: UnsafePointer<Double>, count: Int) -> Double {
+    var accumulator0 = SIMD4<Double>(), accumulator1 = SIMD4<Double>()
+    var j = 0
+    while j &+ 8 <= count {
+        let a = UnsafeRawPointer(p + j).loadUnaligned(as: SIMD4<Double>.self)
+        let b = UnsafeRawPointer(p + (j &+ 4)).loadUnaligned(as: SIMD4<Double>.self)
+        accumulator0 += a * a
+        accumulator1 += b * b
+        j &+= 8
+    }
+    var sum = (accumulator0 + accumulator1).sum()
+    while j < count { sum += p[j] * p[j]; j &+= 1 }
+    return sum
 }

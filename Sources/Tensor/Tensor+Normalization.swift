@@ -40,25 +40,8 @@ extension Tensor {
         let out = Tensor(uninitializedShape: input.shape)
         let means = Tensor(uninitializedShape: [rows]), meanCorrections = Tensor(uninitializedShape: [rows])
         let inverseDeviations = Tensor(uninitializedShape: [rows])
-        let scale = weight ?? Tensor.ones([width]), shift = bias ?? Tensor.zeros([width])
-        let px = input.storage.baseAddress, pw = scale.storage.baseAddress, pb = shift.storage.baseAddress
-        let py = out.storage.baseAddress
-        let pMean = means.storage.baseAddress, pLow = meanCorrections.storage.baseAddress
-        let pRstd = inverseDeviations.storage.baseAddress
-        let eps = Double(epsilon)
-        Parallel.forRanges(rows, minimumChunk: Swift.max(1, (1 << 15) / width)) { start, end in
-            for row in start..<end {
-                let x = px + row &* width, y = py + row &* width
-                let (mean, variance) = rowMoments(x, width)
-                // The mean as a float plus a correction: x − m − mLow keeps the Double mean's precision.
-                let m = Float(mean), mLow = Float(mean - Double(m)), r = Float(1 / (variance + eps).squareRoot())
-                pMean[row] = m
-                pLow[row] = mLow
-                pRstd[row] = r
-                var j = 0
-                while j < width { y[j] = (x[j] - m - mLow) * r * pw[j] + pb[j]; j &+= 1 }
-            }
-        }
+        layerNormForward(input, weight: weight, bias: bias, epsilon: epsilon, width: width, clamp: nil, into: out,
+                         means: means, meanCorrections: meanCorrections, inverseDeviations: inverseDeviations)
         var inputs = [input]
         if let weight { inputs.append(weight) }
         if let bias { inputs.append(bias) }
@@ -75,6 +58,88 @@ extension Tensor {
             if hasBias { grads.append(db?.reshaped(normalizedShape)) }
             return grads
         }
+    }
+
+    /// The layer-norm forward over rows of `width`: per row the mean and biased variance
+    /// (``rowMoments(_:_:)``), then `y = (x − μ)·r·γ + β`, clamped to `clamp` when given, written
+    /// into `out`; the statistics the backward needs go into `means`, `meanCorrections` and
+    /// `inverseDeviations` when given. Rows are split across cores.
+    static func layerNormForward(_ input: Tensor, weight: Tensor?, bias: Tensor?, epsilon: Float, width: Int,
+                                 clamp: ClosedRange<Float>?, into out: Tensor, means: Tensor?, meanCorrections: Tensor?,
+                                 inverseDeviations: Tensor?) {
+        let rows = input.count / width
+        let scale = weight ?? Tensor.ones([width]), shift = bias ?? Tensor.zeros([width])
+        let px = input.storage.baseAddress, pw = scale.storage.baseAddress, pb = shift.storage.baseAddress
+        let py = out.storage.baseAddress
+        let pMean = means?.storage.baseAddress, pLow = meanCorrections?.storage.baseAddress
+        let pRstd = inverseDeviations?.storage.baseAddress
+        let eps = Double(epsilon)
+        Parallel.forRanges(rows, minimumChunk: Swift.max(1, (1 << 15) / width)) { start, end in
+            for row in start..<end {
+                let x = px + row &* width, y = py + row &* width
+                let (mean, variance) = rowMoments(x, width)
+                // The mean as a float plus a correction: x − m − mLow keeps the Double mean's precision.
+                let m = Float(mean), mLow = Float(mean - Double(m)), r = Float(1 / (variance + eps).squareRoot())
+                pMean?[row] = m
+                pLow?[row] = mLow
+                pRstd?[row] = r
+                var j = 0
+                if let clamp, clamp == 0...Float.infinity {
+                    // As relu(): v > 0 ? v : 0 (NaN gives 0).
+                    while j < width {
+                        let v = (x[j] - m - mLow) * r * pw[j] + pb[j]
+                        y[j] = v > 0 ? v : 0
+                        j &+= 1
+                    }
+                } else if let clamp {
+                    // As hardtanh(): min(max(v, lower), upper).
+                    let lower = clamp.lowerBound, upper = clamp.upperBound
+                    while j < width {
+                        let v = (x[j] - m - mLow) * r * pw[j] + pb[j]
+                        y[j] = Swift.min(Swift.max(v, lower), upper)
+                        j &+= 1
+                    }
+                } else {
+                    while j < width { y[j] = (x[j] - m - mLow) * r * pw[j] + pb[j]; j &+= 1 }
+                }
+            }
+        }
+    }
+
+    /// Layer normalisation followed by a clamp to `range`, in one pass over each row:
+    /// `layerNorm(input, …).hardtanh(min: range.lowerBound, max: range.upperBound)`, or
+    /// `layerNorm(input, …).relu()` when `range` is `0...Float.infinity` — bit for bit, without the intermediate
+    /// tensor and its second pass. For the extractor's LayerNorm → ReLU and LayerNorm → Hardtanh
+    /// pairs.
+    ///
+    /// When gradients are recorded and an operand requires one, it is computed as the two ops
+    /// (so it is differentiable exactly as they are); otherwise by the fused kernel.
+    ///
+    /// - Parameters:
+    ///   - input: `[…, *normalizedShape]`.
+    ///   - normalizedShape: the trailing extents normalised together, e.g. `[32, 16, 16]`.
+    ///   - weight: the element-wise scale γ, of shape exactly `normalizedShape` (1 when `nil`).
+    ///   - bias: the element-wise shift β, of shape exactly `normalizedShape` (0 when `nil`).
+    ///   - epsilon: added to the variance.
+    ///   - range: the clamp; `0...Float.infinity` for ReLU, `-5...5` for Hardtanh(−5, 5).
+    /// - Returns: a tensor shaped like `input`.
+    public static func layerNorm(_ input: Tensor, normalizedShape: [Int], weight: Tensor? = nil, bias: Tensor? = nil,
+                                 epsilon: Float = 1e-5, clampedTo range: ClosedRange<Float>) -> Tensor {
+        let needsGradient = GradientMode.isEnabled
+            && (input.requiresGradient || weight?.requiresGradient == true || bias?.requiresGradient == true)
+        let fused = !needsGradient && Array(input.shape.suffix(normalizedShape.count)) == normalizedShape
+            && weight.map { $0.shape == normalizedShape } ?? true && bias.map { $0.shape == normalizedShape } ?? true
+            && Shape.count(normalizedShape) > 0 && !normalizedShape.isEmpty
+        guard fused else {
+            // The composed ops, which also report any shape error.
+            let normalized = layerNorm(input, normalizedShape: normalizedShape, weight: weight, bias: bias, epsilon: epsilon)
+            return range == 0...Float.infinity
+                ? normalized.relu() : normalized.hardtanh(min: range.lowerBound, max: range.upperBound)
+        }
+        let out = Tensor(uninitializedShape: input.shape)
+        layerNormForward(input, weight: weight, bias: bias, epsilon: epsilon, width: Shape.count(normalizedShape),
+                         clamp: range, into: out, means: nil, meanCorrections: nil, inverseDeviations: nil)
+        return out
     }
 
     /// The fused layer-norm backward. With `x̂ = (x − μ)·r` and `d = g ⊙ γ` per row of `width`:

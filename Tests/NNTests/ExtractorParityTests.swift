@@ -64,6 +64,17 @@ struct ExtractorParityTests {
         }
     }
 
+    /// Inference runs the patches in chunks of `inferenceChunk`; the descriptors equal those of
+    /// one unchunked pass (recording intermediates turns chunking off).
+    @Test func chunkedInferenceEqualsOnePass() throws {
+        let model = try LowLevelFeatureExtractor(contentsOf: url("\(weightsFolder)/basic.safetensors"))
+        let patches = randomTensor([LowLevelFeatureExtractor.inferenceChunk + 37, 3, 16, 16], seed: 7)
+        let chunked = Tensor.withoutGradient { model.patchDescriptors(patches) }
+        let whole = Tensor.withoutGradient { model.patchDescriptors(patches) { _, _ in } }
+        #expect(chunked.shape == [LowLevelFeatureExtractor.inferenceChunk + 37, 528])
+        expectClose(chunked, whole, rtol: 1e-5, atol: 1e-6, "chunked vs one pass")
+    }
+
     /// Within 1e-4 relative to each element, with an absolute floor of 1e-5 of the tensor's
     /// largest magnitude for elements near zero.
     func expectParity(_ actual: Tensor, _ expected: Tensor, _ label: String, sourceLocation: SourceLocation = #_sourceLocation) {

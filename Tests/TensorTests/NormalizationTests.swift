@@ -98,6 +98,32 @@ import GrainTestSupport
         }
     }
 
+    /// LayerNorm fused with a clamp gives exactly the values of the two ops (ReLU and Hardtanh),
+    /// NaN included, on rows split across cores; with gradients it is the two ops.
+    @Test func layerNormClampedEqualsLayerNormThenActivation() {
+        var x = randomTensor([40, 4, 8, 8], seed: 50, lower: -3, upper: 3)
+        x.withUnsafeMutableBufferPointer { $0[17] = .nan }
+        let w = randomTensor([4, 8, 8], seed: 51), b = randomTensor([4, 8, 8], seed: 52)
+        Tensor.withoutGradient {
+            let normalized = Tensor.layerNorm(x, normalizedShape: [4, 8, 8], weight: w, bias: b)
+            let relu = Tensor.layerNorm(x, normalizedShape: [4, 8, 8], weight: w, bias: b, clampedTo: 0...Float.infinity)
+            #expect(relu.scalars.map(\.bitPattern) == normalized.relu().scalars.map(\.bitPattern))
+            let hardtanh = Tensor.layerNorm(x, normalizedShape: [4, 8, 8], weight: w, bias: b, clampedTo: -0.5...0.5)
+            #expect(hardtanh.scalars.map(\.bitPattern) == normalized.hardtanh(min: -0.5, max: 0.5).scalars.map(\.bitPattern))
+            let plain = Tensor.layerNorm(x, normalizedShape: [4, 8, 8], clampedTo: 0...Float.infinity)
+            #expect(plain.scalars.map(\.bitPattern) == Tensor.layerNorm(x, normalizedShape: [4, 8, 8]).relu().scalars.map(\.bitPattern))
+        }
+        let smooth = randomTensor([3, 2, 5], seed: 53, lower: -2, upper: 2)
+        let seed = randomTensor([3, 2, 5], seed: 54), smallWeight = randomTensor([2, 5], seed: 55)
+        let fused = gradientsOfWeightedSum([smooth, smallWeight], seed) {
+            Tensor.layerNorm($0[0], normalizedShape: [2, 5], weight: $0[1], clampedTo: -1...1)
+        }
+        let composed = gradientsOfWeightedSum([smooth, smallWeight], seed) {
+            Tensor.layerNorm($0[0], normalizedShape: [2, 5], weight: $0[1]).hardtanh(min: -1, max: 1)
+        }
+        for i in 0..<2 { expectClose(fused[i], composed[i], rtol: 0, atol: 0, "layerNorm clamped gradient \(i)") }
+    }
+
     /// Fused backward against the gradients of the composed reference, on shapes large enough to
     /// run on both cores (≥ 65,536 elements) and with rows longer than one SIMD block.
     @Test func fusedBackwardMatchesReference() {

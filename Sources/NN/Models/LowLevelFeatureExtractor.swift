@@ -76,18 +76,52 @@ public final class LowLevelFeatureExtractor: Module, @unchecked Sendable {
          ("group4", stages[2]), ("group5", stages[3]), ("transformer", transformer), ("fc", authorsClassifier)]
     }
 
+    /// Patches per pass through the convolution stacks when no gradient is recorded: the
+    /// intermediates of 128 patches (at most 128 × 90 × 16 × 16 floats, 12 MB) stay small enough
+    /// for the allocator to reuse between passes instead of mapping fresh pages for every layer,
+    /// and peak memory no longer grows with the number of patches.
+    public static let inferenceChunk = 128
+
     /// The per-patch part: `[P, 3, 16, 16] → [P, 528]`. When `record` is given, every
     /// intermediate is stored under the names of the authors' fixtures (`srm`, `group1_b`, …,
     /// `covpool`, `sqrtm`, `triuvec`).
+    ///
+    /// Each LayerNorm and the ReLU or Hardtanh after it run as one pass
+    /// (``Tensor/layerNorm(_:normalizedShape:weight:bias:epsilon:clampedTo:)``, the same values).
+    /// Without gradient recording (and without `record`) the patches go through in chunks of
+    /// ``inferenceChunk``; every patch is computed independently, so the result is the same.
     public func patchDescriptors(_ patches: Tensor, record: ((String, Tensor) -> Void)? = nil) -> Tensor {
         precondition(patches.rank == 4 && Array(patches.shape[1...]) == [3, 16, 16],
                      "LowLevelFeatureExtractor: patches must be [P, 3, 16, 16], got \(patches.shape)")
+        let count = patches.shape[0]
+        let chunk = Self.inferenceChunk
+        guard record == nil && !GradientMode.isEnabled && count > chunk else {
+            return descriptors(patches, record: record)
+        }
+        let width = Self.featureDimension
+        var result = Tensor(uninitializedShape: [count, width])
+        var start = 0
+        while start < count {
+            let end = Swift.min(count, start + chunk)
+            let part = descriptors(patches.sliced(axis: 0, start: start, end: end), record: nil)
+            part.withUnsafeBufferPointer { source in
+                result.withUnsafeMutableBufferPointer { target in
+                    (target.baseAddress! + start * width).update(from: source.baseAddress!, count: (end - start) * width)
+                }
+            }
+            start = end
+        }
+        return result
+    }
+
+    /// ``patchDescriptors(_:record:)`` in one pass over all `patches`.
+    private func descriptors(_ patches: Tensor, record: ((String, Tensor) -> Void)?) -> Tensor {
         var x = highPass(patches)
         record?("srm", x.reshaped([-1, 30, 16, 16]))
-        x = stem(x)
+        x = Self.run(stem, x)
         record?("group1_b", x)
         for (i, stage) in stages.enumerated() {
-            x = stage(x)
+            x = Self.run(stage, x)
             record?("group\(i + 2)", x)
         }
         x = covariancePooling(x)
@@ -97,6 +131,35 @@ public final class LowLevelFeatureExtractor: Module, @unchecked Sendable {
         x = upperTriangle(x)
         record?("triuvec", x)
         return x
+    }
+
+    /// Applies a stage's layers in order, each LayerNorm followed by a ReLU or Hardtanh as one
+    /// fused op (the same values as the two layers; differentiable through them).
+    static func run(_ stage: Sequential, _ input: Tensor) -> Tensor {
+        let layers = stage.layers
+        var x = input
+        var i = 0
+        while i < layers.count {
+            if let norm = layers[i].layer as? LayerNorm, i + 1 < layers.count,
+               let activation = layers[i + 1].layer as? Activation, let range = clampRange(activation.function) {
+                x = Tensor.layerNorm(x, normalizedShape: norm.normalizedShape, weight: norm.weight?.value,
+                                     bias: norm.bias?.value, epsilon: norm.epsilon, clampedTo: range)
+                i += 2
+            } else {
+                x = layers[i].layer(x)
+                i += 1
+            }
+        }
+        return x
+    }
+
+    /// The clamp an activation is, if it is one (ReLU, Hardtanh).
+    private static func clampRange(_ function: Activation.Function) -> ClosedRange<Float>? {
+        switch function {
+        case .relu: return 0...Float.infinity
+        case let .hardtanh(lower, upper) where lower <= upper: return lower...upper
+        default: return nil
+        }
     }
 
     /// All output tokens: `[B, N, 3, 16, 16] → [B, N, 528]`.
