@@ -43,28 +43,78 @@ extension Tensor {
     }
 
     /// Transforms `[O, C, 3, 3]` filters into `U[ξ][o][c] = (G g Gᵀ)[ξ]` (`[16, O, C]`), with
-    /// `G = [[1, 0, 0], [½, ½, ½], [½, −½, ½], [0, 0, 1]]`.
+    /// `G = [[1, 0, 0], [½, ½, ½], [½, −½, ½], [0, 0, 1]]`; sixteen filters at a time, so the
+    /// arithmetic and the stores are vector operations.
     static func winogradFilterTransform(_ weight: UnsafePointer<Float>, outputChannels O: Int, inputChannels C: Int,
                                         into u: UnsafeMutablePointer<Float>) {
         let plane = O &* C
         let destination = SendablePointer(u)
         Parallel.forRanges(plane, minimumChunk: 1 << 12) { start, end in
             let u = destination.pointer
-            for index in start..<end {
-                let g = weight + index &* 9
-                // Columns j of G·g (4-vectors over the rows i of the result).
-                let c0 = SIMD4<Float>(g[0], 0.5 * (g[0] + g[3] + g[6]), 0.5 * (g[0] - g[3] + g[6]), g[6])
-                let c1 = SIMD4<Float>(g[1], 0.5 * (g[1] + g[4] + g[7]), 0.5 * (g[1] - g[4] + g[7]), g[7])
-                let c2 = SIMD4<Float>(g[2], 0.5 * (g[2] + g[5] + g[8]), 0.5 * (g[2] - g[5] + g[8]), g[8])
-                // Columns l of (G·g)·Gᵀ.
-                let t0 = c0, t1 = 0.5 * (c0 + c1 + c2), t2 = 0.5 * (c0 - c1 + c2), t3 = c2
-                for i in 0..<4 {
-                    u[(i &* 4) &* plane &+ index] = t0[i]
-                    u[(i &* 4 &+ 1) &* plane &+ index] = t1[i]
-                    u[(i &* 4 &+ 2) &* plane &+ index] = t2[i]
-                    u[(i &* 4 &+ 3) &* plane &+ index] = t3[i]
+            // g[0…8] of sixteen filters, then G·g (rows 0…3 × columns 0…2, at 4·row + column).
+            let g = UnsafeMutablePointer<SIMD16<Float>>.allocate(capacity: 9 &+ 16)
+            defer { g.deallocate() }
+            let t = g + 9
+            var index = start
+            while index < end {
+                let lanes = Swift.min(16, end &- index)
+                for k in 0..<9 { g[k] = .zero }
+                for lane in 0..<lanes {
+                    let filter = weight + (index &+ lane) &* 9
+                    for k in 0..<9 { g[k][lane] = filter[k] }
                 }
+                for column in 0..<3 {  // G · g, column by column
+                    let g0 = g[column], g1 = g[3 &+ column], g2 = g[6 &+ column]
+                    t[column] = g0
+                    t[4 &+ column] = 0.5 * (g0 + g1 + g2)
+                    t[8 &+ column] = 0.5 * (g0 - g1 + g2)
+                    t[12 &+ column] = g2
+                }
+                for row in 0..<4 {  // (G · g) · Gᵀ, row by row: ξ = 4·row + l
+                    let a0 = t[4 &* row], a1 = t[4 &* row &+ 1], a2 = t[4 &* row &+ 2]
+                    for l in 0..<4 {
+                        let value: SIMD16<Float>
+                        switch l {
+                        case 0: value = a0
+                        case 1: value = 0.5 * (a0 + a1 + a2)
+                        case 2: value = 0.5 * (a0 - a1 + a2)
+                        default: value = a2
+                        }
+                        let target = u + ((4 &* row &+ l) &* plane &+ index)
+                        if lanes == 16 {
+                            UnsafeMutableRawPointer(target).storeBytes(of: value, as: SIMD16<Float>.self)
+                        } else {
+                            for lane in 0..<lanes { target[lane] = value[lane] }
+                        }
+                    }
+                }
+                index &+= lanes
             }
+        }
+    }
+
+    /// `d0[t] = e[t] − e[t+1]`, `d1[t] = o[t] + e[t+1]`, `d2[t] = e[t+1] − o[t]`,
+    /// `d3[t] = o[t] − o[t+1]` for `t < count`: the x half of the input transform on the even
+    /// (`e`) and odd (`o`) columns of a row.
+    @inline(__always)
+    static func winogradColumnTransform(even e: UnsafePointer<Float>, odd o: UnsafePointer<Float>, count: Int,
+                                        _ d0: UnsafeMutablePointer<Float>, _ d1: UnsafeMutablePointer<Float>,
+                                        _ d2: UnsafeMutablePointer<Float>, _ d3: UnsafeMutablePointer<Float>) {
+        var t = 0
+        while t &+ 16 <= count {
+            let e0 = load16(e, t), e1 = load16(e, t &+ 1), o0 = load16(o, t), o1 = load16(o, t &+ 1)
+            UnsafeMutableRawPointer(d0 + t).storeBytes(of: e0 - e1, as: SIMD16<Float>.self)
+            UnsafeMutableRawPointer(d1 + t).storeBytes(of: o0 + e1, as: SIMD16<Float>.self)
+            UnsafeMutableRawPointer(d2 + t).storeBytes(of: e1 - o0, as: SIMD16<Float>.self)
+            UnsafeMutableRawPointer(d3 + t).storeBytes(of: o0 - o1, as: SIMD16<Float>.self)
+            t &+= 16
+        }
+        while t < count {
+            d0[t] = e[t] - e[t &+ 1]
+            d1[t] = o[t] + e[t &+ 1]
+            d2[t] = e[t &+ 1] - o[t]
+            d3[t] = o[t] - o[t &+ 1]
+            t &+= 1
         }
     }
 
@@ -86,8 +136,8 @@ extension Tensor {
         defer { withExtendedLifetime((uStorage, vStorage, mStorage)) {} }
         winogradFilterTransform(weight, outputChannels: O, inputChannels: C, into: u)
         let vPointer = SendablePointer(v), mPointer = SendablePointer(m), outPointer = SendablePointer(output)
-        // A padded row holds input columns −pX ..< 2·tilesX + 2 − pX.
-        let paddedWidth = 2 &* tilesX &+ 2
+        // A padded row holds input columns −pX ..< 2·tilesX + 2 − pX, as tilesX + 1 even and odd ones.
+        let paddedWidth = 2 &* tilesX &+ 2, halfWidth = tilesX &+ 1
         for n in 0..<g.batch {
             let x = input + n &* C &* H &* W
             let y = n &* O &* Ho &* Wo
@@ -95,48 +145,58 @@ extension Tensor {
             while firstRow < tilesY {
                 let rows = Swift.min(chunkRows, tilesY &- firstRow), tiles = rows &* tilesX
                 // V[ξ][c][t] = (Bᵀ d B)[ξ], Bᵀ = [[1, 0, −1, 0], [0, 1, 1, 0], [0, −1, 1, 0], [0, 1, 0, −1]].
+                // Each of the four input rows of a tile row is split into its even and odd padded
+                // columns (tile t reads even t, t+1 and odd t, t+1), so both halves of the
+                // transform run on contiguous vectors.
                 Parallel.forRanges(C, minimumChunk: Swift.max(1, (1 << 14) / Swift.max(tiles &* 16, 1))) { start, end in
-                    let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 8 &* paddedWidth)
+                    let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 16 &* halfWidth)
                     defer { scratch.deallocate() }
-                    let r = scratch, a = scratch + 4 &* paddedWidth
                     let v = vPointer.pointer
+                    // Rows r0…r3 then the y-transformed rows a0…a3, each as even then odd halves.
+                    func row(_ k: Int, odd: Bool) -> UnsafeMutablePointer<Float> { scratch + (2 &* k &+ (odd ? 1 : 0)) &* halfWidth }
                     for c in start..<end {
                         let channel = x + c &* H &* W
                         for ty in firstRow..<(firstRow &+ rows) {
-                            // The four input rows of this tile row, zero-padded.
                             for i in 0..<4 {
-                                let row = r + i &* paddedWidth
+                                let even = row(i, odd: false), odd = row(i, odd: true)
+                                even.update(repeating: 0, count: halfWidth)
+                                odd.update(repeating: 0, count: halfWidth)
                                 let iy = 2 &* ty &+ i &- pY
-                                row.update(repeating: 0, count: paddedWidth)
-                                if iy >= 0 && iy < H {
-                                    let lo = Swift.max(0, pX), hi = Swift.min(paddedWidth, W &+ pX)
-                                    if hi > lo { (row + lo).update(from: channel + (iy &* W &+ lo &- pX), count: hi &- lo) }
+                                guard iy >= 0 && iy < H else { continue }
+                                let source = channel + iy &* W
+                                // Padded column k holds input column k − pX.
+                                for column in 0..<W {
+                                    let k = column &+ pX
+                                    guard k < paddedWidth else { break }
+                                    if k & 1 == 0 { even[k >> 1] = source[column] } else { odd[k >> 1] = source[column] }
                                 }
                             }
-                            // Bᵀ along y, whole rows at once.
-                            let r0 = r, r1 = r + paddedWidth, r2 = r + 2 &* paddedWidth, r3 = r + 3 &* paddedWidth
-                            let a0 = a, a1 = a + paddedWidth, a2 = a + 2 &* paddedWidth, a3 = a + 3 &* paddedWidth
-                            for k in 0..<paddedWidth {
-                                a0[k] = r0[k] - r2[k]
-                                a1[k] = r1[k] + r2[k]
-                                a2[k] = r2[k] - r1[k]
-                                a3[k] = r1[k] - r3[k]
+                            for half in 0..<2 {  // Bᵀ along y, even then odd columns
+                                let odd = half == 1
+                                let r0 = row(0, odd: odd), r1 = row(1, odd: odd), r2 = row(2, odd: odd), r3 = row(3, odd: odd)
+                                let a0 = row(4, odd: odd), a1 = row(5, odd: odd), a2 = row(6, odd: odd), a3 = row(7, odd: odd)
+                                var k = 0
+                                while k &+ 16 <= halfWidth {
+                                    let x0 = load16(r0, k), x1 = load16(r1, k), x2 = load16(r2, k), x3 = load16(r3, k)
+                                    UnsafeMutableRawPointer(a0 + k).storeBytes(of: x0 - x2, as: SIMD16<Float>.self)
+                                    UnsafeMutableRawPointer(a1 + k).storeBytes(of: x1 + x2, as: SIMD16<Float>.self)
+                                    UnsafeMutableRawPointer(a2 + k).storeBytes(of: x2 - x1, as: SIMD16<Float>.self)
+                                    UnsafeMutableRawPointer(a3 + k).storeBytes(of: x1 - x3, as: SIMD16<Float>.self)
+                                    k &+= 16
+                                }
+                                while k < halfWidth {
+                                    a0[k] = r0[k] - r2[k]; a1[k] = r1[k] + r2[k]; a2[k] = r2[k] - r1[k]; a3[k] = r1[k] - r3[k]
+                                    k &+= 1
+                                }
                             }
-                            // B along x, tile by tile; ξ = 4i + j.
+                            // B along x into ξ = 4i + j.
                             let tileBase = (ty &- firstRow) &* tilesX
                             for i in 0..<4 {
-                                let ai = a + i &* paddedWidth
                                 let stride: Int = C &* tiles
                                 let first: Int = (4 &* i &* C &+ c) &* tiles &+ tileBase
                                 let d0 = v + first, d1 = d0 + stride, d2 = d1 + stride, d3 = d2 + stride
-                                for tx in 0..<tilesX {
-                                    let k = 2 &* tx
-                                    let e0 = ai[k], e1 = ai[k &+ 1], e2 = ai[k &+ 2], e3 = ai[k &+ 3]
-                                    d0[tx] = e0 - e2
-                                    d1[tx] = e1 + e2
-                                    d2[tx] = e2 - e1
-                                    d3[tx] = e1 - e3
-                                }
+                                winogradColumnTransform(even: row(4 &+ i, odd: false), odd: row(4 &+ i, odd: true),
+                                                        count: tilesX, d0, d1, d2, d3)
                             }
                         }
                     }
@@ -146,35 +206,45 @@ extension Tensor {
                     gemm(u + xi &* O &* C, transposeA: false, v + xi &* C &* tiles, transposeB: false,
                          m: O, n: tiles, k: C, into: m + xi &* O &* tiles)
                 }
-                // Y = Aᵀ M A + bias, Aᵀ = [[1, 1, 1, 0], [0, 1, −1, −1]].
+                // Y = Aᵀ M A + bias, Aᵀ = [[1, 1, 1, 0], [0, 1, −1, −1]], sixteen tiles at a time.
                 Parallel.forRanges(O, minimumChunk: Swift.max(1, (1 << 14) / Swift.max(tiles &* 16, 1))) { start, end in
                     let m = mPointer.pointer, out = outPointer.pointer
                     for o in start..<end {
-                        let shift = bias?[o] ?? 0
-                        var p = [UnsafeMutablePointer<Float>]()
-                        p.reserveCapacity(16)
-                        for xi in 0..<16 { p.append(m + (xi &* O &+ o) &* tiles) }
+                        let shift = SIMD16<Float>(repeating: bias?[o] ?? 0)
+                        let base = m + o &* tiles, stride = O &* tiles
                         let plane = out + (y &+ o &* Ho &* Wo)
                         for ty in firstRow..<(firstRow &+ rows) {
                             let oy = 2 &* ty
-                            let top = plane + oy &* Wo
+                            let top = plane + oy &* Wo, bottom = top + Wo
                             let hasBottom = oy &+ 1 < Ho
-                            let bottom = top + Wo
                             let tileBase = (ty &- firstRow) &* tilesX
-                            for tx in 0..<tilesX {
+                            var tx = 0
+                            while tx < tilesX {
+                                let lanes = Swift.min(16, tilesX &- tx)
                                 let t = tileBase &+ tx
-                                // Along y: u0 = m0 + m1 + m2, u1 = m1 − m2 − m3 (rows of 4).
-                                let u00 = p[0][t] + p[4][t] + p[8][t], u01 = p[1][t] + p[5][t] + p[9][t]
-                                let u02 = p[2][t] + p[6][t] + p[10][t], u03 = p[3][t] + p[7][t] + p[11][t]
-                                let u10 = p[4][t] - p[8][t] - p[12][t], u11 = p[5][t] - p[9][t] - p[13][t]
-                                let u12 = p[6][t] - p[10][t] - p[14][t], u13 = p[7][t] - p[11][t] - p[15][t]
-                                let ox = 2 &* tx
-                                top[ox] = u00 + u01 + u02 + shift
-                                if ox &+ 1 < Wo { top[ox &+ 1] = u01 - u02 - u03 + shift }
-                                if hasBottom {
-                                    bottom[ox] = u10 + u11 + u12 + shift
-                                    if ox &+ 1 < Wo { bottom[ox &+ 1] = u11 - u12 - u13 + shift }
+                                @inline(__always) func p(_ xi: Int) -> SIMD16<Float> {
+                                    if lanes == 16 { return load16(base + xi &* stride, t) }
+                                    var v = SIMD16<Float>()
+                                    for lane in 0..<lanes { v[lane] = base[xi &* stride &+ t &+ lane] }
+                                    return v
                                 }
+                                // Along y: u0 = m0 + m1 + m2, u1 = m1 − m2 − m3 (rows of 4); then along x.
+                                let u00 = p(0) + p(4) + p(8), u01 = p(1) + p(5) + p(9)
+                                let u02 = p(2) + p(6) + p(10), u03 = p(3) + p(7) + p(11)
+                                let u10 = p(4) - p(8) - p(12), u11 = p(5) - p(9) - p(13)
+                                let u12 = p(6) - p(10) - p(14), u13 = p(7) - p(11) - p(15)
+                                let y00 = u00 + u01 + u02 + shift, y01 = u01 - u02 - u03 + shift
+                                let y10 = u10 + u11 + u12 + shift, y11 = u11 - u12 - u13 + shift
+                                for lane in 0..<lanes {
+                                    let ox = 2 &* (tx &+ lane)
+                                    top[ox] = y00[lane]
+                                    if ox &+ 1 < Wo { top[ox &+ 1] = y01[lane] }
+                                    if hasBottom {
+                                        bottom[ox] = y10[lane]
+                                        if ox &+ 1 < Wo { bottom[ox &+ 1] = y11[lane] }
+                                    }
+                                }
+                                tx &+= lanes
                             }
                         }
                     }
