@@ -2,6 +2,7 @@ import Foundation
 import NN
 import Tensor
 
+/// Grain's small VAE configuration for training on a CPU.
 extension AutoencoderKLConfiguration {
     /// A small VAE for CPU training: `block_out_channels` (32, 64, 64), one residual block per
     /// level, 4 latent channels, 16 groups: images are downsampled 4× (about 0.6 M parameters).
@@ -19,7 +20,7 @@ extension AutoencoderKLConfiguration {
     }
 }
 
-/// Trains a (small) ``AutoencoderKL`` on random crops of photographs, as Stable Diffusion's VAE was
+/// Trains a (small) `AutoencoderKL` on random crops of photographs, as Stable Diffusion's VAE was
 /// trained, without its perceptual and adversarial terms:
 ///
 ///     loss = mean |x − D(z)| + β · mean_N KL(q(z|x) ‖ N(0, I)) / (3·H·W),   z ~ q(z|x)

@@ -21,13 +21,13 @@ import Tensor
 /// spacing: with `trailing` or `linspace` spacing and S not dividing T, that is not always the next
 /// listed timestep. Before the first training step ᾱ is 1 (`set_alpha_to_one`) or ᾱ₀.
 ///
-/// `step` and `addNoise` are built from differentiable ``Tensor`` operations, so gradients flow to
+/// `step` and `addNoise` are built from differentiable `Tensor` operations, so gradients flow to
 /// `modelOutput`, `sample`, `original` and `noise` (dynamic thresholding treats its per-sample
 /// threshold as a constant).
 ///
 /// **Limitations**
 /// - No `use_clipped_model_output` (diffusers' pipelines never set it) and no `get_velocity`.
-/// - The variance noise of η > 0 comes from ``RandomGenerator`` or is passed in; Grain does not
+/// - The variance noise of η > 0 comes from `RandomGenerator` or is passed in; Grain does not
 ///   reproduce PyTorch's random streams, so a seeded diffusers run is matched by passing its noise.
 /// - Timesteps are `Int`s on the training grid; no fractional or custom timestep lists.
 public struct DDIMScheduler: Scheduler {

@@ -2,8 +2,8 @@ import Foundation
 import NN
 import Tensor
 
-/// Trains a small latent diffusion denoiser on photographs — a small ``AutoencoderKL`` with
-/// ``AutoencoderTrainer``, its latent scaling factor, then a small ``UNet2DConditionModel`` with
+/// Trains a small latent diffusion denoiser on photographs — a small `AutoencoderKL` with
+/// ``AutoencoderTrainer``, its latent scaling factor, then a small `UNet2DConditionModel` with
 /// ``UNetTrainer`` — and saves it as a diffusers-style folder that
 /// ``RestorationPipeline/smallDenoiser(folder:scheduler:)`` loads, so the restoration pipeline
 /// runs end to end without Stable Diffusion's weights.

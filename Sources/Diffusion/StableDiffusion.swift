@@ -84,7 +84,10 @@ extension RestorationPipeline where Codec == StableDiffusionCodec, Model == Stab
     /// The Stable Diffusion restoration pipeline from a diffusers folder (`unet/`, `vae/`,
     /// `text_encoder/`), with SD v1.4's DDIM schedule (50 steps) unless `scheduler` is given.
     ///
-    /// - Parameter variant: `"fp16"` to read `*.fp16.safetensors` (converted to float32).
+    /// - Parameters:
+    ///   - url: the diffusers folder (Stable Diffusion v1.4's layout).
+    ///   - variant: `"fp16"` to read `*.fp16.safetensors` (converted to float32).
+    ///   - scheduler: the noise schedule; the default is SD v1.4's DDIM schedule.
     public static func stableDiffusion(folder url: URL, variant: String? = nil,
                                        scheduler: any Scheduler = NoiseLevel.standardScheduler) throws -> Self {
         let folder = try DiffusersFolder(url)

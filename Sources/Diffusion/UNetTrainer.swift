@@ -2,6 +2,7 @@ import Foundation
 import NN
 import Tensor
 
+/// Grain's small U-Net configuration for training on a CPU.
 extension UNet2DConditionConfiguration {
     /// A small U-Net for CPU training on a small VAE's latents: `block_out_channels` (32, 64), one
     /// `CrossAttnDownBlock2D` and one `DownBlock2D` (and the matching `UpBlock2D`,
@@ -25,7 +26,7 @@ extension UNet2DConditionConfiguration {
     }
 }
 
-/// Trains a (small) ``UNet2DConditionModel`` for ε-prediction on the latents of a trained VAE,
+/// Trains a (small) `UNet2DConditionModel` for ε-prediction on the latents of a trained VAE,
 /// as Stable Diffusion's U-Net was trained:
 ///
 ///     loss = mean ‖ε − ε̂(√ᾱ_t z₀ + √(1−ᾱ_t) ε, t, c)‖²,   t ~ U{0, …, 999},  ε ~ N(0, I)
@@ -64,7 +65,11 @@ public final class UNetTrainer {
     ///
     /// - Parameters:
     ///   - configuration: the U-Net; its channels must equal the VAE's latent channels.
-    ///   - vae: the trained VAE, its `scaling_factor` set (see ``AutoencoderTrainer/latentScalingFactor(vae:crops:count:cropSize:seed:)``).
+    ///   - vae: the trained VAE, its `scaling_factor` set (see
+    ///     ``AutoencoderTrainer/latentScalingFactor(vae:crops:count:cropSize:seed:)``).
+    ///   - settings: steps, batch size, crop size, learning rate, checkpoint interval and seed.
+    ///   - crops: the photographs' random crops to train on.
+    ///   - output: the folder for checkpoints and the loss log.
     public init(configuration: UNet2DConditionConfiguration = .small(), vae: AutoencoderKL, settings: DiffusionTrainingSettings,
                 crops: TrainingCrops, output: URL) throws {
         precondition(configuration.inChannels == vae.configuration.latentChannels && configuration.outChannels == vae.configuration.latentChannels,

@@ -40,7 +40,9 @@ extension Image {
     /// With the libjpeg-turbo that Pillow wheels bundle and the system's alike, `.jpeg(quality: q)`
     /// of an RGB image gives the bytes of Pillow's `img.save(path, quality=q)`.
     ///
-    /// - Parameter name: how errors name the output.
+    /// - Parameters:
+    ///   - encoding: JPEG with a quality, or PNG.
+    ///   - name: how errors name the output.
     /// - Throws: ``ImageError/encodingFailed(path:detail:)`` for a quality outside 1...100, a
     ///   JPEG of 2 or 4 channels (Pillow refuses those too), or an encoder failure.
     public func encoded(as encoding: ImageEncoding, name: String = "<memory>") throws(ImageError) -> Data {

@@ -1,5 +1,6 @@
 import Tensor
 
+/// Converting decoded images to tensors.
 extension Tensor {
     /// The image as a float tensor `[C, H, W]` scaled to [0, 1] (sample / 255), as torchvision's
     /// `ToTensor()` applied to the same Pillow image.
@@ -25,7 +26,7 @@ extension Tensor {
 }
 
 extension Image {
-    /// The image as a float tensor `[C, H, W]` in [0, 1]; see ``Tensor/init(_:)``.
+    /// The image as a float tensor `[C, H, W]` in [0, 1]; see `Tensor.init(_:)`.
     public func tensor() -> Tensor { Tensor(self) }
 
     /// An 8-bit image from a tensor `[C, H, W]` (C in 1...4) of values in [0, 1]: each sample is

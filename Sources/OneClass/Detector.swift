@@ -10,7 +10,7 @@ import Tensor
 ///
 /// A detector has one or more ``Member``s, each an extractor with its own mixture and threshold
 /// (the paper's "ours-ft" uses two: the basic and a fine-tuned extractor), and one
-/// ``PatchTokenizer`` that turns images into tokens for all of them. The rule is the joint one
+/// `PatchTokenizer` that turns images into tokens for all of them. The rule is the joint one
 /// (``JointThreshold``): an image is real only if **every** member's log-likelihood is at least
 /// that member's threshold; otherwise it is generated.
 ///
@@ -173,7 +173,9 @@ public struct Detector: Sendable {
     /// the result is `[B][members]` (one list of per-member log-likelihoods per sample). Use it to
     /// extract features once and rescore them.
     ///
-    /// - Parameter path: names the image in errors.
+    /// - Parameters:
+    ///   - features: one `[B, 528]` tensor per member, in member order.
+    ///   - path: names the image in errors.
     /// - Throws: ``DetectorError/nonFiniteFeature(path:member:)`` for a NaN or infinite feature.
     /// - Precondition: one `[B, 528]` tensor per member, the same `B` for all.
     public func logLikelihoods(features: [Tensor], path: String = "<memory>") throws(DetectorError) -> [[Double]] {
@@ -198,7 +200,9 @@ public struct Detector: Sendable {
 
     /// Each member's log-likelihood of `image`, in member order.
     ///
-    /// - Parameter path: names the image in errors.
+    /// - Parameters:
+    ///   - image: the image to score (RGB).
+    ///   - path: names the image in errors.
     /// - Throws: ``DetectorError/nonFiniteFeature(path:member:)``.
     public func score(_ image: Image, path: String = "<memory>") throws(DetectorError) -> [Double] {
         try score(tokens: tokenizer.tokens(image), path: path)
@@ -206,7 +210,9 @@ public struct Detector: Sendable {
 
     /// Judges `image` with the joint rule.
     ///
-    /// - Parameter path: names the image in errors.
+    /// - Parameters:
+    ///   - image: the image to judge (RGB).
+    ///   - path: names the image in errors.
     /// - Throws: ``DetectorError/nonFiniteFeature(path:member:)``.
     public func detect(_ image: Image, path: String = "<memory>") throws(DetectorError) -> Verdict {
         let tokens = tokenizer.tokens(image)
@@ -215,7 +221,9 @@ public struct Detector: Sendable {
 
     /// Each member's log-likelihood of the image file at `url`.
     ///
-    /// - Parameter pixelLimit: the most pixels to decode (nil: no limit); see `Image(contentsOf:pixelLimit:)`.
+    /// - Parameters:
+    ///   - url: a JPEG or PNG file.
+    ///   - pixelLimit: the most pixels to decode (nil: no limit); see `Image(contentsOf:pixelLimit:)`.
     /// - Throws: ``DetectorError/image(_:)`` when the file cannot be decoded, or
     ///   ``DetectorError/nonFiniteFeature(path:member:)``.
     public func score(contentsOf url: URL, pixelLimit: Int? = Image.defaultPixelLimit) throws(DetectorError) -> [Double] {
@@ -224,7 +232,9 @@ public struct Detector: Sendable {
 
     /// Judges the image file at `url`.
     ///
-    /// - Parameter pixelLimit: the most pixels to decode (nil: no limit).
+    /// - Parameters:
+    ///   - url: a JPEG or PNG file.
+    ///   - pixelLimit: the most pixels to decode (nil: no limit).
     /// - Throws: as ``score(contentsOf:pixelLimit:)``.
     public func detect(contentsOf url: URL, pixelLimit: Int? = Image.defaultPixelLimit) throws(DetectorError) -> Verdict {
         try detect(Detector.decode(url, pixelLimit: pixelLimit), path: url.path)

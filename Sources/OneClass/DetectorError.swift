@@ -4,7 +4,7 @@ import Imaging
 /// names the file it concerns, so a batch can report each failure next to its path.
 public enum DetectorError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The image could not be read or decoded (missing, truncated, corrupt, not a JPEG or PNG,
-    /// or over the pixel limit); the ``ImageError`` names the file.
+    /// or over the pixel limit); the `ImageError` names the file.
     case image(ImageError)
     /// The extractor of member `member` produced a NaN or infinite feature for this image, so it
     /// has no log-likelihood (never seen on decodable images; reported rather than scored).

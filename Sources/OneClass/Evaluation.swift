@@ -54,7 +54,7 @@ public struct TestSampling: Codable, Equatable, Sendable {
 
     /// The samples of a `width × height` image: `[nil]` (the whole image) or ``cropsPerImage``
     /// random crops, uniform in position (x then y for each crop), drawn from a
-    /// ``RandomGenerator`` seeded with `seed &+ 0x9E3779B97F4A7C15 &* stream` (`stream` tells
+    /// `RandomGenerator` seeded with `seed &+ 0x9E3779B97F4A7C15 &* stream` (`stream` tells
     /// images apart, e.g. from the source and file index).
     public func crops(width: Int, height: Int, stream: UInt64) -> [CropRectangle?] {
         guard cropsPerImage > 0, width > cropSize || height > cropSize else { return [nil] }

@@ -113,7 +113,9 @@ public struct EvaluationReport: Codable, Sendable {
     /// - `robustness_jpeg.svg/.png`, `robustness_downscale.svg/.png` — pooled metrics against the
     ///   JPEG quality and the downscaling factor, when the sweep has such settings.
     ///
-    /// - Parameter scores: The scores the report was built from, in the same order.
+    /// - Parameters:
+    ///   - directory: The folder to write into (created if missing).
+    ///   - scores: The scores the report was built from, in the same order.
     /// - Returns: The files written.
     @discardableResult
     public func write(to directory: URL, scores: [SettingScores]) throws -> [URL] {

@@ -16,6 +16,7 @@ public enum Figures {
     ///   - threshold: The decision threshold to mark, if any.
     ///   - binCount: The number of bins over the range.
     ///   - scoreLabel: The horizontal axis label.
+    ///   - title: The figure's title.
     /// - Precondition: at least one source with a finite score; `binCount ≥ 1`.
     public static func likelihoodHistogram(sources: [(name: String, logLikelihoods: [Double])], threshold: Double?,
                                            binCount: Int = 40, title: String = "Log-likelihood by source",
@@ -73,8 +74,10 @@ public enum Figures {
     /// The features of every source projected on the first two principal components of all of
     /// them together (``PrincipalComponents``), one colour per source.
     ///
-    /// - Parameter sources: Each source's name and features `[nᵢ, d]`.
-    /// - Throws: ``LinearAlgebraError`` if the eigendecomposition fails.
+    /// - Parameters:
+    ///   - sources: Each source's name and features `[nᵢ, d]`.
+    ///   - title: The figure's title.
+    /// - Throws: `LinearAlgebraError` if the eigendecomposition fails.
     /// - Precondition: at least two samples in total, all with the same `d ≥ 2`.
     public static func featureProjection(sources: [(name: String, features: Matrix)],
                                          title: String = "Features, first two principal components") throws -> Plot {
@@ -112,6 +115,7 @@ public enum Figures {
     /// - Parameters:
     ///   - parameterName: The horizontal axis, e.g. "JPEG quality".
     ///   - points: The parameter value and the metrics at it, in drawing order.
+    ///   - title: The figure's title.
     public static func robustness(parameterName: String, points: [(parameter: Double, metrics: DetectionMetrics)],
                                   title: String) -> Plot {
         let series: [(String, KeyPath<DetectionMetrics, Double>)] = [

@@ -7,7 +7,7 @@ import Tensor
 /// (tests check parameters to 1e-6 and per-sample log-likelihoods to 1e-8 against scikit-learn).
 ///
 /// Grain fits it to the 528-d features of real photographs and scores new images by their
-/// log-likelihood under it (``scoreSamples(_:)``); a low score means "unlike real photos".
+/// log-likelihood under it (``scoreSamples(_:)-(Matrix)``); a low score means "unlike real photos".
 ///
 /// ```swift
 /// var generator = RandomGenerator(seed: 42)
@@ -283,7 +283,7 @@ public struct GaussianMixture: Equatable, Sendable {
         return Self.logSumExpRows(Self.weightedLogProbabilities(x, parameters))
     }
 
-    /// ``scoreSamples(_:)`` for float32 features `[n, d]`.
+    /// ``scoreSamples(_:)-(Matrix)`` for float32 features `[n, d]`.
     ///
     /// - Precondition: `x` has rank 2.
     public func scoreSamples(_ x: Tensor) throws(GaussianMixtureError) -> [Double] {
@@ -292,7 +292,7 @@ public struct GaussianMixture: Equatable, Sendable {
 
     /// The mean per-sample log-likelihood of `x` (scikit-learn's `score`).
     ///
-    /// - Throws: as ``scoreSamples(_:)``.
+    /// - Throws: as ``scoreSamples(_:)-(Matrix)``.
     public func score(_ x: Matrix) throws(GaussianMixtureError) -> Double {
         let scores = try scoreSamples(x)
         return scores.reduce(0, +) / Double(scores.count)
@@ -301,7 +301,7 @@ public struct GaussianMixture: Equatable, Sendable {
     /// The posterior probability of each component for each sample, `[n, k]`, rows summing to 1
     /// (scikit-learn's `predict_proba`).
     ///
-    /// - Throws: as ``scoreSamples(_:)``.
+    /// - Throws: as ``scoreSamples(_:)-(Matrix)``.
     public func predictProbabilities(_ x: Matrix) throws(GaussianMixtureError) -> Matrix {
         try requireCompatible(x)
         let (_, logResponsibilities) = Self.expectation(x, parameters)
@@ -311,7 +311,7 @@ public struct GaussianMixture: Equatable, Sendable {
     /// The most probable component of each sample, `[n]` (scikit-learn's `predict`; ties go to the
     /// lower index).
     ///
-    /// - Throws: as ``scoreSamples(_:)``.
+    /// - Throws: as ``scoreSamples(_:)-(Matrix)``.
     public func predict(_ x: Matrix) throws(GaussianMixtureError) -> [Int] {
         try requireCompatible(x)
         let weighted = Self.weightedLogProbabilities(x, parameters)
@@ -325,19 +325,19 @@ public struct GaussianMixture: Equatable, Sendable {
     /// The Bayesian information criterion on `x`, `−2·n·score(x) + p·ln n` with `p` the
     /// ``parameterCount`` (lower is better; scikit-learn's `bic`).
     ///
-    /// - Throws: as ``scoreSamples(_:)``.
+    /// - Throws: as ``scoreSamples(_:)-(Matrix)``.
     public func bic(_ x: Matrix) throws(GaussianMixtureError) -> Double {
         -2 * (try score(x)) * Double(x.rows) + Double(parameterCount) * Foundation.log(Double(x.rows))
     }
 
     /// The Akaike information criterion on `x`, `−2·n·score(x) + 2p` (scikit-learn's `aic`).
     ///
-    /// - Throws: as ``scoreSamples(_:)``.
+    /// - Throws: as ``scoreSamples(_:)-(Matrix)``.
     public func aic(_ x: Matrix) throws(GaussianMixtureError) -> Double {
         -2 * (try score(x)) * Double(x.rows) + 2 * Double(parameterCount)
     }
 
-    /// The naive per-sample, per-component computation of ``scoreSamples(_:)`` (explicit loops
+    /// The naive per-sample, per-component computation of ``scoreSamples(_:)-(Matrix)`` (explicit loops
     /// for `(x − μ)·U`, its squared norm and the log-sum-exp), the reference for tests.
     ///
     /// - Precondition: `x` has ``featureCount`` columns.

@@ -15,7 +15,7 @@ public enum ImagePerturbation: Codable, Hashable, Sendable, CustomStringConverti
 
     /// The perturbed image.
     ///
-    /// - Throws: ``ImageError`` from the JPEG encoder or decoder (e.g. a quality outside 1…100).
+    /// - Throws: `ImageError` from the JPEG encoder or decoder (e.g. a quality outside 1…100).
     /// - Precondition: a downscaling factor in (0, 1].
     public func applied(to image: Image) throws(ImageError) -> Image {
         switch self {

@@ -25,7 +25,7 @@ public struct PrincipalComponents: Codable, Equatable, Sendable {
     /// - Parameters:
     ///   - x: Samples `[n, d]`, one per row.
     ///   - componentCount: How many components to keep, `1 ≤ k ≤ d`.
-    /// - Throws: ``LinearAlgebraError`` if the eigendecomposition fails.
+    /// - Throws: `LinearAlgebraError` if the eigendecomposition fails.
     /// - Precondition: `n ≥ 2` and `1 ≤ componentCount ≤ d`.
     public init(fitting x: Matrix, componentCount: Int = 2) throws {
         let n = x.rows, d = x.columns

@@ -126,7 +126,7 @@ public struct TrainingProgress: Sendable {
 /// from the seed each epoch; the next batch is decoded on a background thread while the current
 /// one trains. Every ``TrainingConfiguration/checkpointInterval`` steps and at each epoch's end,
 /// `checkpoint-<step>.safetensors` (weights and optimizer state) is written atomically in the
-/// output folder, and `metrics.csv` is rewritten. ``run(progress:)`` resumes from the newest
+/// output folder, and `metrics.csv` is rewritten. ``run(stopAfter:progress:)`` resumes from the newest
 /// checkpoint there, so a killed run continues where it stopped and reaches the same weights.
 public final class ExtractorTrainer {
     /// The model being trained.
@@ -165,9 +165,11 @@ public final class ExtractorTrainer {
 
     /// Trains to the end, resuming from the newest checkpoint in ``output`` if there is one.
     ///
+    /// - Parameters:
+    ///   - stopAfter: stop (after writing a checkpoint) once this many steps of the whole run are
+    ///     done, to train in bounded sessions; `nil` trains to the end.
+    ///   - progress: called after each step.
     /// - Returns: the metrics of every epoch (also in `metrics.csv`).
-    /// - Parameter stopAfter: stop (after writing a checkpoint) once this many steps of the whole
-    ///   run are done, to train in bounded sessions; `nil` trains to the end.
     @discardableResult
     public func run(stopAfter: Int? = nil, progress: (TrainingProgress) -> Void = { _ in }) throws -> [EpochMetrics] {
         try resumeIfPossible()

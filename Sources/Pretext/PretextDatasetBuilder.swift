@@ -121,7 +121,9 @@ public struct PretextDatasetBuilder<Codec: LatentCodec, Model: Denoiser> {
 
     /// Builds this shard's photos among `photos`, resuming where a previous run stopped.
     ///
-    /// - Parameter progress: called after each photo with (done, total) for this shard.
+    /// - Parameters:
+    ///   - photos: the photos of the whole job; this shard keeps those whose content hash falls in it.
+    ///   - progress: called after each photo with (done, total) for this shard.
     public func build(photos: [URL], progress: (Int, Int) -> Void = { _, _ in }) throws -> Report {
         try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
         AtomicFile.removeStrayTemporaryFiles(in: output)

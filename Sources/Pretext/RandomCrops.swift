@@ -9,8 +9,8 @@ import Tensor
 /// torchvision's `RandomCrop(size)` does for images at least `size` on a side. With `count` 0
 /// the image itself is the only "crop" (the whole image, as at detection time).
 ///
-/// Positions are drawn as `⌊u·(W − w + 1)⌋` from `u` = ``RandomNumberGenerator/nextUnitDouble()``,
-/// left then top for each crop in turn, so a seeded ``RandomGenerator`` gives the same crops on
+/// Positions are drawn as `⌊u·(W − w + 1)⌋` from `u` = `RandomNumberGenerator.nextUnitDouble()`,
+/// left then top for each crop in turn, so a seeded `RandomGenerator` gives the same crops on
 /// every platform. Use a size that is a multiple of 16: ``PatchTokenizer`` crops each crop
 /// further to whole patches.
 ///

@@ -25,7 +25,8 @@ public enum GradientCheck {
     /// - Parameters:
     ///   - inputs: the points; all are differentiated.
     ///   - epsilon: the perturbation (float32 arithmetic needs about 1e-2 to 1e-3).
-    ///   - rtol, atol: the tolerance `atol + rtol·|numeric|` per element.
+    ///   - rtol: the relative tolerance; an element passes within `atol + rtol·|numeric|`.
+    ///   - atol: the absolute tolerance.
     ///   - seed: seeds the weights `W`.
     ///   - function: the computation under test.
     public static func check(_ inputs: [Tensor], epsilon: Float = 1e-2, rtol: Float = 2e-2, atol: Float = 2e-3,

@@ -36,6 +36,8 @@ public struct RandomGenerator: RandomNumberGenerator, Sendable {
     private func rotate(_ x: UInt64, _ k: UInt64) -> UInt64 { (x << k) | (x >> (64 - k)) }
 }
 
+/// Uniform and normal `Double` draws from any generator, so that every caller derives them the
+/// same way from the same bits.
 extension RandomNumberGenerator {
     /// A uniform `Double` in `[0, 1)` from the top 53 bits.
     @inlinable public mutating func nextUnitDouble() -> Double {

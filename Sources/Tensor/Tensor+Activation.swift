@@ -13,7 +13,7 @@ extension Tensor {
     /// GELU, exact form: `x · Φ(x) = x · ½(1 + erf(x/√2))`, as PyTorch's `gelu` (default
     /// `approximate="none"`).
     ///
-    /// Computed by ``geluKernel(_:into:count:)``, vectorised, with relative error below 1e-6
+    /// Computed by a vectorised kernel, with relative error below 1e-6
     /// against the exact value everywhere it is a normal float (Φ of a negative argument comes
     /// from erfc directly, so the tail does not cancel to 0 as `½(1 + erf)` does in float); the
     /// output is 0 below x ≈ −13.2, where it would be subnormal.

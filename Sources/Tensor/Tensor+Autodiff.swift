@@ -1,6 +1,7 @@
 /// A node of the autodiff tape: the inputs of the operation that produced a tensor and the
 /// pullback that maps the output's gradient to theirs. Leaves (tensors made with
-/// ``Tensor/requiringGradient()``) have no pullback and accumulate ``gradient``.
+/// ``Tensor/requiringGradient()``) have no pullback and accumulate the gradient that
+/// ``Tensor/gradient`` returns.
 public final class GradientNode: @unchecked Sendable {
     /// The name of the operation, for error messages and debugging.
     public let operation: String

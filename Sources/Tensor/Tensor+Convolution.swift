@@ -627,12 +627,16 @@ extension Tensor {
     }
 
     /// 2-D convolution with the same stride, padding and dilation on both axes; see
-    /// ``conv2d(_:weight:bias:stride:padding:dilation:groups:)``.
+    /// ``conv2d(_:weight:bias:stride:padding:dilation:groups:)-(_,_,_,(Int,Int),_,_,_)``.
     ///
     /// - Parameters:
     ///   - input: `[N, C, H, W]`.
     ///   - weight: `[O, C/groups, kH, kW]`.
     ///   - bias: `[O]`, or `nil`.
+    ///   - stride: the step between output positions, on both axes.
+    ///   - padding: zeros added on each side of both axes.
+    ///   - dilation: the spacing between kernel taps, on both axes.
+    ///   - groups: the number of channel groups; divides `C` and `O`.
     /// - Returns: `[N, O, Ho, Wo]`.
     @_disfavoredOverload
     public static func conv2d(_ input: Tensor, weight: Tensor, bias: Tensor? = nil, stride: Int = 1, padding: Int = 0,
@@ -644,7 +648,8 @@ extension Tensor {
     // MARK: convTranspose2d
 
     /// Transposed 2-D convolution, as PyTorch's `torch.nn.functional.conv_transpose2d`: the
-    /// gradient of ``conv2d(_:weight:bias:stride:padding:dilation:groups:)``
+    /// gradient of
+    /// ``conv2d(_:weight:bias:stride:padding:dilation:groups:)-(_,_,_,(Int,Int),_,_,_)``
     /// with respect to its input, plus a bias.
     ///
     /// Each input position scatters `x[n, c, i, j] · weight[c, o, ky, kx]` onto the output at
@@ -655,7 +660,11 @@ extension Tensor {
     ///   - input: `[N, C_in, H, W]`.
     ///   - weight: `[C_in, C_out/groups, kH, kW]`.
     ///   - bias: `[C_out]`, or `nil`.
-    ///   - stride, padding, dilation, groups: as for the convolution it transposes.
+    ///   - stride: `(sY, sX)`, the stride of the convolution this op transposes.
+    ///   - padding: `(pY, pX)`, the padding of the convolution this op transposes (removed from
+    ///     the output's borders).
+    ///   - dilation: `(dY, dX)`, the spacing between kernel taps.
+    ///   - groups: the number of channel groups; divides `C_in`.
     ///   - outputPadding: `(opY, opX)` extra rows/columns added on the bottom/right of the
     ///     output; each must be smaller than the stride or the dilation on its axis.
     /// - Returns: `[N, C_out, Ho, Wo]` with `Ho = (H − 1)·sY − 2pY + dY(kH − 1) + opY + 1`.
@@ -713,12 +722,18 @@ extension Tensor {
     }
 
     /// Transposed 2-D convolution with the same stride, padding, output padding and dilation on
-    /// both axes; see ``convTranspose2d(_:weight:bias:stride:padding:outputPadding:dilation:groups:)``.
+    /// both axes; see
+    /// ``convTranspose2d(_:weight:bias:stride:padding:outputPadding:dilation:groups:)-(_,_,_,(Int,Int),_,_,_,_)``.
     ///
     /// - Parameters:
     ///   - input: `[N, C_in, H, W]`.
     ///   - weight: `[C_in, C_out/groups, kH, kW]`.
     ///   - bias: `[C_out]`, or `nil`.
+    ///   - stride: the stride of the convolution this op transposes, on both axes.
+    ///   - padding: the padding of the convolution this op transposes, on both axes.
+    ///   - outputPadding: extra rows and columns added on the bottom and right.
+    ///   - dilation: the spacing between kernel taps, on both axes.
+    ///   - groups: the number of channel groups; divides `C_in`.
     /// - Returns: `[N, C_out, Ho, Wo]`.
     @_disfavoredOverload
     public static func convTranspose2d(_ input: Tensor, weight: Tensor, bias: Tensor? = nil, stride: Int = 1, padding: Int = 0,
@@ -730,13 +745,17 @@ extension Tensor {
     // MARK: Reference kernels
 
     /// The naive seven-loop convolution with the semantics of
-    /// ``conv2d(_:weight:bias:stride:padding:dilation:groups:)`` (no autodiff),
+    /// ``conv2d(_:weight:bias:stride:padding:dilation:groups:)-(_,_,_,(Int,Int),_,_,_)`` (no autodiff),
     /// the reference for tests and benchmarks.
     ///
     /// - Parameters:
     ///   - input: `[N, C, H, W]`.
     ///   - weight: `[O, C/groups, kH, kW]`.
     ///   - bias: `[O]`, or `nil`.
+    ///   - stride: `(sY, sX)`.
+    ///   - padding: `(pY, pX)` zeros on each side.
+    ///   - dilation: `(dY, dX)`.
+    ///   - groups: the number of channel groups.
     /// - Returns: `[N, O, Ho, Wo]`.
     public static func referenceConv2d(_ input: Tensor, weight: Tensor, bias: Tensor? = nil, stride: (Int, Int) = (1, 1),
                                        padding: (Int, Int) = (0, 0), dilation: (Int, Int) = (1, 1), groups: Int = 1) -> Tensor {
@@ -776,13 +795,18 @@ extension Tensor {
     }
 
     /// The naive scatter loop of a transposed convolution with the semantics of
-    /// ``convTranspose2d(_:weight:bias:stride:padding:outputPadding:dilation:groups:)``
+    /// ``convTranspose2d(_:weight:bias:stride:padding:outputPadding:dilation:groups:)-(_,_,_,(Int,Int),_,_,_,_)``
     /// (no autodiff), the reference for tests and benchmarks.
     ///
     /// - Parameters:
     ///   - input: `[N, C_in, H, W]`.
     ///   - weight: `[C_in, C_out/groups, kH, kW]`.
     ///   - bias: `[C_out]`, or `nil`.
+    ///   - stride: `(sY, sX)`.
+    ///   - padding: `(pY, pX)`.
+    ///   - outputPadding: `(opY, opX)`.
+    ///   - dilation: `(dY, dX)`.
+    ///   - groups: the number of channel groups.
     /// - Returns: `[N, C_out, Ho, Wo]`.
     public static func referenceConvTranspose2d(_ input: Tensor, weight: Tensor, bias: Tensor? = nil, stride: (Int, Int) = (1, 1),
                                                 padding: (Int, Int) = (0, 0), outputPadding: (Int, Int) = (0, 0),

@@ -97,7 +97,8 @@ extension Tensor {
     /// The gradient at equal values is 0; both arguments receive gradients.
     ///
     /// - Parameters:
-    ///   - input, target: tensors of the same shape.
+    ///   - input: the prediction.
+    ///   - target: the target, shaped like `input`.
     ///   - reduction: `.none` keeps the shape; `.mean` and `.sum` give a scalar.
     public static func l1Loss(_ input: Tensor, _ target: Tensor, reduction: Reduction = .mean) -> Tensor {
         elementwiseLoss("l1Loss", input, target, reduction,
@@ -110,7 +111,8 @@ extension Tensor {
     /// arguments receive gradients.
     ///
     /// - Parameters:
-    ///   - input, target: tensors of the same shape.
+    ///   - input: the prediction.
+    ///   - target: the target, shaped like `input`.
     ///   - reduction: `.none` keeps the shape; `.mean` and `.sum` give a scalar.
     public static func mseLoss(_ input: Tensor, _ target: Tensor, reduction: Reduction = .mean) -> Tensor {
         elementwiseLoss("mseLoss", input, target, reduction,
@@ -124,7 +126,8 @@ extension Tensor {
     /// receive gradients.
     ///
     /// - Parameters:
-    ///   - input, target: tensors of the same shape.
+    ///   - input: the prediction.
+    ///   - target: the target, shaped like `input`.
     ///   - reduction: `.none` keeps the shape; `.mean` and `.sum` give a scalar.
     ///   - beta: the threshold between the quadratic and linear parts, `≥ 0`.
     public static func smoothL1Loss(_ input: Tensor, _ target: Tensor, reduction: Reduction = .mean,

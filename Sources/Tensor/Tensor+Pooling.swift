@@ -148,7 +148,11 @@ extension Tensor {
     ///
     /// - Parameters:
     ///   - input: `[N, C, H, W]`.
+    ///   - kernelSize: the window's side.
     ///   - stride: `nil` means `kernelSize`.
+    ///   - padding: zeros added on each side of both axes.
+    ///   - ceilMode: round the output size up instead of down.
+    ///   - countIncludePadding: whether padded taps count in the divisor.
     /// - Returns: `[N, C, Ho, Wo]`.
     public static func avgPool2d(_ input: Tensor, kernelSize: Int, stride: Int? = nil, padding: Int = 0,
                                  ceilMode: Bool = false, countIncludePadding: Bool = true) -> Tensor {
@@ -240,7 +244,11 @@ extension Tensor {
     ///
     /// - Parameters:
     ///   - input: `[N, C, H, W]`.
+    ///   - kernelSize: the window's side.
     ///   - stride: `nil` means `kernelSize`.
+    ///   - padding: implicit `-∞` added on each side of both axes.
+    ///   - dilation: the spacing between window taps.
+    ///   - ceilMode: round the output size up instead of down.
     /// - Returns: `[N, C, Ho, Wo]`.
     public static func maxPool2d(_ input: Tensor, kernelSize: Int, stride: Int? = nil, padding: Int = 0,
                                  dilation: Int = 1, ceilMode: Bool = false) -> Tensor {
@@ -322,7 +330,9 @@ extension Tensor {
     /// 2-D adaptive average pooling to a square `outputSize × outputSize`; see
     /// ``adaptiveAvgPool2d(_:outputSize:)``.
     ///
-    /// - Parameter input: `[N, C, H, W]`.
+    /// - Parameters:
+    ///   - input: `[N, C, H, W]`.
+    ///   - outputSize: the output's height and width.
     /// - Returns: `[N, C, outputSize, outputSize]`.
     public static func adaptiveAvgPool2d(_ input: Tensor, outputSize: Int) -> Tensor {
         adaptiveAvgPool2d(input, outputSize: (outputSize, outputSize))
@@ -335,7 +345,13 @@ extension Tensor {
     /// lies inside the padded input (`countIncludePadding`) or inside the input, and towards the
     /// sum when it lies inside the input.
     ///
-    /// - Parameter input: `[N, C, H, W]`.
+    /// - Parameters:
+    ///   - input: `[N, C, H, W]`.
+    ///   - kernelSize: `(kH, kW)`.
+    ///   - stride: `(sY, sX)`; `nil` means `kernelSize`.
+    ///   - padding: `(pY, pX)`.
+    ///   - ceilMode: round the output size up instead of down.
+    ///   - countIncludePadding: whether padded taps count in the divisor.
     /// - Returns: `[N, C, Ho, Wo]`.
     public static func referenceAvgPool2d(_ input: Tensor, kernelSize: (Int, Int), stride: (Int, Int)? = nil,
                                           padding: (Int, Int) = (0, 0), ceilMode: Bool = false,
@@ -369,7 +385,13 @@ extension Tensor {
 
     /// The naive max pooling, tap by tap (no autodiff), the reference for tests.
     ///
-    /// - Parameter input: `[N, C, H, W]`.
+    /// - Parameters:
+    ///   - input: `[N, C, H, W]`.
+    ///   - kernelSize: `(kH, kW)`.
+    ///   - stride: `(sY, sX)`; `nil` means `kernelSize`.
+    ///   - padding: `(pY, pX)`.
+    ///   - dilation: `(dY, dX)`.
+    ///   - ceilMode: round the output size up instead of down.
     /// - Returns: `[N, C, Ho, Wo]`.
     public static func referenceMaxPool2d(_ input: Tensor, kernelSize: (Int, Int), stride: (Int, Int)? = nil,
                                           padding: (Int, Int) = (0, 0), dilation: (Int, Int) = (1, 1),

@@ -8,7 +8,7 @@ extension Module {
     /// nothing is assigned unless every key fits and every tensor reads.
     ///
     /// - Parameters:
-    ///   - file: an open ``WeightFile`` (see `openWeightFile(at:)`).
+    ///   - file: an open `WeightFile` (see `openWeightFile(at:)`).
     ///   - strict: require every parameter present and every tensor used.
     ///   - ignoring: file keys to skip.
     /// - Throws: ``ModuleLoadingError/inFile(_:_:)`` naming the file and the key, or the file's

@@ -16,6 +16,7 @@ public final class Linear: Module, Layer, @unchecked Sendable {
     ///   - inputSize: the number of input features.
     ///   - outputSize: the number of output features.
     ///   - bias: whether to add a learned bias.
+    ///   - generator: the source of the initial weights.
     public init<G: RandomNumberGenerator>(inputSize: Int, outputSize: Int, bias: Bool = true, using generator: inout G) {
         weight = Parameter(defaultInitialization([outputSize, inputSize], fanIn: inputSize, using: &generator))
         self.bias = bias ? Parameter(defaultInitialization([outputSize], fanIn: inputSize, using: &generator)) : nil

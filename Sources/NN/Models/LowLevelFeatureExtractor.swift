@@ -39,7 +39,7 @@ public final class LowLevelFeatureExtractor: Module, @unchecked Sendable {
     public let authorsClassifier: Linear
 
     /// Creates the network with the SRM filters set and every other weight zero, ready to load a
-    /// checkpoint (``load(_:strict:ignoring:)``).
+    /// checkpoint (``Module/load(_:strict:ignoring:)``).
     public override init() {
         stem = Sequential([
             (index: 0, layer: Conv2d(inputChannels: 90, outputChannels: 32, kernelSize: 3, padding: 1)),
@@ -87,7 +87,7 @@ public final class LowLevelFeatureExtractor: Module, @unchecked Sendable {
     /// `covpool`, `sqrtm`, `triuvec`).
     ///
     /// Each LayerNorm and the ReLU or Hardtanh after it run as one pass
-    /// (``Tensor/layerNorm(_:normalizedShape:weight:bias:epsilon:clampedTo:)``, the same values).
+    /// (`Tensor.layerNorm(_:normalizedShape:weight:bias:epsilon:clampedTo:)`, the same values).
     /// Without gradient recording (and without `record`) the patches go through in chunks of
     /// ``inferenceChunk``; every patch is computed independently, so the result is the same.
     public func patchDescriptors(_ patches: Tensor, record: ((String, Tensor) -> Void)? = nil) -> Tensor {

@@ -24,7 +24,9 @@ public final class SpatialSelfAttention: Module, Layer, @unchecked Sendable {
     /// - Parameters:
     ///   - channels: the channels (token width).
     ///   - headDimension: the width of each head (`channels`: one head, as the SD VAE).
-    ///   - groups: group-norm groups; `epsilon`: its epsilon (1e-6 in the VAE).
+    ///   - groups: group-norm groups.
+    ///   - epsilon: the group norm's epsilon (1e-6 in the VAE).
+    ///   - rescaleOutputFactor: the divisor of the output (diffusers' `rescale_output_factor`).
     public init(channels: Int, headDimension: Int? = nil, groups: Int, epsilon: Float, rescaleOutputFactor: Float = 1) {
         let width = headDimension ?? channels
         precondition(width > 0 && channels % width == 0, "SpatialSelfAttention: head width \(width) must divide \(channels) channels")
@@ -61,7 +63,8 @@ public final class UNetMidBlock2D: Module, Layer, @unchecked Sendable {
     ///
     /// - Parameters:
     ///   - channels: channels in and out.
-    ///   - groups: group-norm groups; `epsilon`: group-norm epsilon (1e-6 in the VAE).
+    ///   - groups: group-norm groups.
+    ///   - epsilon: group-norm epsilon (1e-6 in the VAE).
     ///   - addAttention: whether the attention blocks exist.
     ///   - layers: attention/residual pairs after the first residual block.
     public init(channels: Int, groups: Int, epsilon: Float, addAttention: Bool = true, layers: Int = 1) {

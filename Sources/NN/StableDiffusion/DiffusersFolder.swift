@@ -158,6 +158,9 @@ public struct DiffusersFolder: Sendable {
     /// Loads `module` strictly from the weight file at `url`.
     ///
     /// - Parameters:
+    ///   - module: the module to fill.
+    ///   - url: a `.safetensors` or `.pth` file.
+    ///   - trainable: whether the loaded parameters require gradients.
     ///   - renaming: maps a file key to the module's key.
     ///   - ignoring: module-side keys of file tensors to skip.
     public static func load(_ module: Module, from url: URL, trainable: Bool = false,

@@ -352,10 +352,10 @@ public final class UNet2DConditionModel: Module, @unchecked Sendable {
     ///   - timesteps: one timestep per batch element, or one for all.
     ///   - encoderHiddenStates: the text context `[N, S, crossAttentionDimension]` (the CLIP text
     ///     encoder's last hidden state).
-    /// - Returns: `[N, outChannels, H, W]`.
-    /// - Throws: ``StableDiffusionError/invalidInput(model:reason:)`` naming the shape at fault.
     ///   - observer: called after each stage (`time_embedding`, `conv_in`, `down_blocks.{i}`,
     ///     `mid_block`, `up_blocks.{i}`, `conv_out`) with its output, for inspection and timing.
+    /// - Returns: `[N, outChannels, H, W]`.
+    /// - Throws: ``StableDiffusionError/invalidInput(model:reason:)`` naming the shape at fault.
     public func callAsFunction(_ sample: Tensor, timesteps: [Float], encoderHiddenStates: Tensor,
                                observer: ((String, Tensor) -> Void)? = nil) throws -> Tensor {
         let c = configuration

@@ -94,7 +94,8 @@ public final class CrossAttnDownBlock2D: Module, UNetDownBlock, @unchecked Senda
     ///   - heads: attention heads (Stable Diffusion v1's `attention_head_dim` = 8); each head is
     ///     `outputChannels / heads` wide.
     ///   - contextDimension: `cross_attention_dim`.
-    ///   - groups: group-norm groups; `epsilon`: the residual blocks' group-norm epsilon.
+    ///   - groups: group-norm groups.
+    ///   - epsilon: the residual blocks' group-norm epsilon.
     ///   - addDownsample: whether the block ends with a downsampler.
     ///   - downsamplePadding: the downsampler's padding.
     ///   - transformerDepth: transformer blocks per spatial transformer.
@@ -192,9 +193,15 @@ public final class UNetMidBlock2DCrossAttn: Module, @unchecked Sendable {
     ///
     /// - Parameters:
     ///   - channels: the channels in and out.
+    ///   - timeEmbeddingChannels: the width of the time embedding.
+    ///   - heads: attention heads; each head is `channels / heads` wide.
+    ///   - contextDimension: `cross_attention_dim`.
+    ///   - groups: group-norm groups.
+    ///   - epsilon: the residual blocks' group-norm epsilon.
     ///   - outputScaleFactor: the residual blocks' divisor (`mid_block_scale_factor`).
     ///   - layers: transformer/residual pairs after the first residual block.
-    ///   - other parameters: as ``CrossAttnDownBlock2D``.
+    ///   - transformerDepth: transformer blocks per spatial transformer.
+    ///   - useLinearProjection: linear `proj_in`/`proj_out` (SD 2).
     public init(channels: Int, timeEmbeddingChannels: Int, heads: Int, contextDimension: Int, groups: Int,
                 epsilon: Float, outputScaleFactor: Float = 1, layers: Int = 1, transformerDepth: Int = 1,
                 useLinearProjection: Bool = false) {
@@ -258,8 +265,10 @@ public final class UpBlock2D: Module, UNetUpBlock, @unchecked Sendable {
     ///   - previousOutputChannels: the channels coming from the block below.
     ///   - outputChannels: channels out.
     ///   - layers: residual blocks (`layers_per_block + 1`).
+    ///   - timeEmbeddingChannels: the width of the time embedding.
+    ///   - groups: group-norm groups.
+    ///   - epsilon: the residual blocks' group-norm epsilon.
     ///   - addUpsample: whether the block ends with an upsampler.
-    ///   - other parameters: as ``CrossAttnDownBlock2D``.
     public init(inputChannels: Int, previousOutputChannels: Int, outputChannels: Int, timeEmbeddingChannels: Int,
                 layers: Int, groups: Int, epsilon: Float, addUpsample: Bool) {
         resnets = upResnets(inputChannels: inputChannels, previousOutputChannels: previousOutputChannels,

@@ -29,7 +29,7 @@ extension SafeTensors {
     }
 
     /// Writes float32 and float64 tensors as one safetensors file at `url`: the same layout and
-    /// atomicity guarantee as ``write(_:metadata:to:)-([(String,Tensor)],_,_)``, each tensor stored
+    /// atomicity guarantee as ``SafeTensors/write(_:metadata:to:)-([String:Tensor],_,_)``, each tensor stored
     /// in its own dtype (`"F32"` or `"F64"`), so double-precision parameters (a Gaussian mixture's)
     /// round-trip exactly. Read them back with ``doubles(named:)``.
     ///

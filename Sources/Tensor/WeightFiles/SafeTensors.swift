@@ -19,7 +19,7 @@ import Foundation
 /// }
 /// ```
 ///
-/// - SeeAlso: ``write(_:metadata:to:)`` to write one, ``PyTorchCheckpoint`` for `.pth` files.
+/// - SeeAlso: ``write(_:metadata:to:)-([String:Tensor],_,_)`` to write one, ``PyTorchCheckpoint`` for `.pth` files.
 public struct SafeTensors: WeightFile {
     /// Where one tensor lives in the file and how it is stored.
     public struct TensorInfo: Equatable, Sendable {
