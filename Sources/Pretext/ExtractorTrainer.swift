@@ -140,7 +140,8 @@ public final class ExtractorTrainer {
     /// Where checkpoints and metrics go.
     public let output: URL
     private var optimizer: Adam
-    private var step = 0
+    /// The number of optimisation steps done so far in the whole run (restored on resume).
+    public private(set) var step = 0
     private var metrics: [EpochMetrics] = []
     /// Running sums of the current epoch: loss, cross-entropy, regression (each × samples), samples.
     private var sums: [Double] = [0, 0, 0, 0]
@@ -173,6 +174,7 @@ public final class ExtractorTrainer {
     @discardableResult
     public func run(stopAfter: Int? = nil, progress: (TrainingProgress) -> Void = { _ in }) throws -> [EpochMetrics] {
         try resumeIfPossible()
+        if let stopAfter, step >= stopAfter { return metrics }  // already there: a rerun of a stopped session
         let sampler = CropSampler(cropSize: configuration.cropSize, seed: configuration.seed)
         let totalSteps = stepsPerEpoch * configuration.epochs
         while step < totalSteps {
@@ -194,8 +196,9 @@ public final class ExtractorTrainer {
                 step += 1
                 progress(TrainingProgress(epoch: epoch + 1, step: step, totalSteps: totalSteps, loss: terms.total.item))
                 let endOfEpoch = step % stepsPerEpoch == 0
-                if !endOfEpoch && (step % configuration.checkpointInterval == 0 || step == stopAfter) { try writeCheckpoint() }
-                if step == stopAfter && !endOfEpoch { return metrics }
+                let stopping = stopAfter.map { step >= $0 } ?? false
+                if !endOfEpoch && (step % configuration.checkpointInterval == 0 || stopping) { try writeCheckpoint() }
+                if stopping && !endOfEpoch { return metrics }
             }
             var row = try validate(epoch: epoch + 1)
             let n = max(sums[3], 1)
@@ -204,7 +207,7 @@ public final class ExtractorTrainer {
             metrics.append(row)
             try writeCheckpoint()
             try writeMetrics()
-            if step == stopAfter { return metrics }
+            if let stopAfter, step >= stopAfter { return metrics }
         }
         return metrics
     }

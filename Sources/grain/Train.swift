@@ -33,8 +33,8 @@ struct TrainingOptions: ParsableArguments {
             if !reported { progress.advance(by: p.step - 1); reported = true }
             progress.advance()
         }
-        if let stopAfter, stopAfter < trainer.stepsPerEpoch * epochs {
-            printError("\nstopped after \(stopAfter) steps; run the same command again to resume")
+        if trainer.step < trainer.stepsPerEpoch * epochs {
+            printError("\nstopped after \(trainer.step) of \(trainer.stepsPerEpoch * epochs) steps; run the same command with a larger --stop-after (or none) to resume")
         }
         try extractor.save(to: output.appendingPathComponent("extractor.safetensors"),
                            metadata: ["source": "grain \(task == .realOrGenerated ? "finetune" : "train")"])

@@ -74,6 +74,14 @@ import GrainTestSupport
             let resumed = try ExtractorTrainer(extractor: Self.extractor(seed: 6), configuration: configuration,
                                                training: pretextSamples, validation: [], output: folder.appendingPathComponent("resumed"))
             try resumed.run(stopAfter: stop)
+            if let stop {
+                #expect(resumed.step == stop, "stopAfter \(stop) ended at step \(resumed.step)")
+                // The same bound again does nothing: the run is already there.
+                let again = try ExtractorTrainer(extractor: Self.extractor(seed: 6), configuration: configuration,
+                                                 training: pretextSamples, validation: [], output: folder.appendingPathComponent("resumed"))
+                try again.run(stopAfter: stop)
+                #expect(again.step == stop, "a rerun with stopAfter \(stop) went on to step \(again.step)")
+            }
             if stop == nil {
                 let a = straight.model.stateDictionary(), b = resumed.model.stateDictionary()
                 #expect(a.keys.sorted() == b.keys.sorted())
