@@ -14,6 +14,10 @@ on the empty prompt. Each process loads its part, runs it once to warm up, then 
 of --repetitions timed runs. Both sides use --threads threads (torch.set_num_threads;
 OPENBLAS_NUM_THREADS and Grain's own two-core split), float32, no autograd.
 
+On a shared machine the load moves times by 2× and more: --rounds R repeats every case R times,
+alternating which side goes first, and reports the best time over the rounds (and the median of
+the rounds' best times); the peak memory reported is the largest over the rounds.
+
 Needs: pip install diffusers transformers accelerate; a release build of grain
 (.build/release/grain, or --grain PATH).
 """
@@ -100,6 +104,7 @@ def main():
     parser.add_argument("--variant", help="weight variant to load (e.g. fp16)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repetitions", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=1, help="repeat every case, alternating which side goes first")
     parser.add_argument("--grain", default=os.path.join(ROOT, ".build", "release", "grain"))
     parser.add_argument("--cases", default="all", help="comma-separated part:size list, e.g. unet:32,clip:77")
     parser.add_argument("--markdown", action="store_true", help="print a Markdown table at the end")
@@ -119,18 +124,34 @@ def main():
             common += ["--folder", args.folder]
         if args.variant:
             common += ["--variant", args.variant]
-        ours = measure([args.grain, "benchmark-sd"] + common, env)
-        theirs = measure([sys.executable, __file__, "--worker", "--threads", str(args.threads)] + common, env)
+        runs = {"grain": [], "diffusers": []}
+        commands = {"grain": [args.grain, "benchmark-sd"] + common,
+                    "diffusers": [sys.executable, __file__, "--worker", "--threads", str(args.threads)] + common}
+        for round_index in range(args.rounds):
+            order = ["grain", "diffusers"] if round_index % 2 == 0 else ["diffusers", "grain"]
+            for side in order:
+                result = measure(commands[side], env)
+                runs[side].append(result)
+                print(json.dumps({"part": part, "size": size, "round": round_index, "side": side, **result}), flush=True)
+
+        def summary(results):
+            times = sorted(r["best_seconds"] for r in results)
+            return {"best_seconds": times[0], "median_seconds": times[len(times) // 2],
+                    "peak_rss_mb": max(r["peak_rss_mb"] for r in results),
+                    "load_seconds": min(r["load_seconds"] for r in results), "input": results[0]["input"]}
+        ours, theirs = summary(runs["grain"]), summary(runs["diffusers"])
         rows.append((part, theirs, ours))
         print(json.dumps({"part": part, "input": ours["input"], "diffusers": theirs, "grain": ours}), flush=True)
 
     if args.markdown:
         print()
-        print("| part | input | diffusers (s) | Grain (s) | Grain / diffusers | diffusers peak (MB) | Grain peak (MB) |")
-        print("|---|---|---:|---:|---:|---:|---:|")
+        print("| part | input | diffusers best (s) | Grain best (s) | Grain / diffusers, best | "
+              "Grain / diffusers, median | diffusers peak (MB) | Grain peak (MB) |")
+        print("|---|---|---:|---:|---:|---:|---:|---:|")
         for part, theirs, ours in rows:
-            print(f"| {part} | {ours['input']} | {theirs['best_seconds']:.3f} | {ours['best_seconds']:.3f} | "
-                  f"{ours['best_seconds'] / theirs['best_seconds']:.2f}× | {theirs['peak_rss_mb']:.0f} | "
+            print(f"| {part} | {ours['input']} | {theirs['best_seconds']:.2f} | {ours['best_seconds']:.2f} | "
+                  f"{ours['best_seconds'] / theirs['best_seconds']:.2f}× | "
+                  f"{ours['median_seconds'] / theirs['median_seconds']:.2f}× | {theirs['peak_rss_mb']:.0f} | "
                   f"{ours['peak_rss_mb']:.0f} |")
 
 

@@ -22,8 +22,10 @@ struct BenchmarkStableDiffusion: ParsableCommand {
     @Option(help: "Timed repetitions after one warm-up run (the best is reported).") var repetitions = 3
     @Flag(help: "Print the time of each stage of one pass on standard error.") var blocks = false
     @Flag(help: "Compute every convolution with im2col (no Winograd), for comparison.") var noWinograd = false
+    @Flag(help: "Turn the tensor buffer cache off, for comparison.") var noBufferCache = false
 
     func run() throws {
+        if noBufferCache { BufferCache.shared.totalLimitBytes = 0 }
         try ConvolutionAlgorithms.$winogradEnabled.withValue(!noWinograd) { try measure() }
     }
 
@@ -84,7 +86,7 @@ struct BenchmarkStableDiffusion: ParsableCommand {
         let peak = Double(usage.ru_maxrss) / 1024  // kilobytes on Linux
         print("{\"part\": \"\(part)\", \"input\": \(inputShape), \"load_seconds\": \(loadSeconds), "
               + "\"first_seconds\": \(firstSeconds), \"best_seconds\": \(repetitions > 0 ? best : firstSeconds), "
-              + "\"peak_rss_mb\": \(peak), \"threads\": \(Parallel.threadCount), \"winograd\": \(!noWinograd)}")
+              + "\"peak_rss_mb\": \(peak), \"threads\": \(Parallel.threadCount), \"winograd\": \(!noWinograd), \"buffer_cache\": \(!noBufferCache)}")
     }
 
     private func seconds(since start: UInt64) -> Double {
