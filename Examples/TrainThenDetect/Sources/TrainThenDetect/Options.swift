@@ -37,7 +37,7 @@ struct Options {
     Every stage is cached in --out (a second run reuses the photos, the denoiser, the dataset and
     the extractor); the run is deterministic for a seed.
 
-      --photos DIR             real photos to use instead of the Debian packages' (at least 8, ≥ 128 px)
+      --photos DIR             real photos to use instead of the Debian packages' (at least 3)
       --photo-cache DIR        where fetched photos go (default: $XDG_CACHE_HOME/grain/photos or ~/.cache/grain/photos)
       --out DIR                working folder (default: out/train-then-detect)
       --stable-diffusion DIR   a diffusers Stable Diffusion v1.4 folder instead of the small denoiser (slow on a CPU)
@@ -82,34 +82,37 @@ struct UsageError: Error {
 
 /// How big each stage is.
 struct Sizes: Codable, Equatable {
-    /// Side of every crop: the pretext images, the detection samples and the generated images.
+    /// Photos whose shorter side is longer are first downscaled to it (box filter), so that a crop
+    /// holds a scene's texture rather than a patch of a 2560-px wallpaper's sky.
+    var photoSide: Int
+    /// Side of the detection crops (real samples) and of the generated images.
     var cropSize: Int
     /// VAE and U-Net training steps, crops per step, crop side.
     var vaeSteps: Int, unetSteps: Int, denoiserBatch: Int, denoiserCrop: Int
-    /// Crops of the training photos turned into pretext sets of 11 images.
-    var pretextCrops: Int
+    /// Crops of the training photos turned into pretext sets of 11 images, and their side.
+    var pretextCrops: Int, pretextCrop: Int
     /// Extractor training: epochs over the pretext images, images per step, crop side, learning rate.
     var extractorEpochs: Int, extractorBatch: Int, extractorCrop: Int, extractorLearningRate: Float
     /// Crops of the training photos the mixture is fitted on.
     var fitCrops: Int
     /// Crops of the calibration photos the threshold is calibrated on.
     var calibrationCrops: Int
-    /// Crops of the test photos (real), generated images, and VAE reconstructions of test crops.
+    /// Crops of the test photos (real; their VAE reconstructions too), and images generated from noise.
     var testCrops: Int, generatedImages: Int
-    /// The mixture: components.
+    /// The mixture's components (diagonal covariances).
     var components: Int
     /// The target false-positive rate of the calibrated threshold.
     var targetFalsePositiveRate: Double
 
     /// The README's main run: about 10 minutes of work on a 2-core machine.
-    static let standard = Sizes(cropSize: 64, vaeSteps: 400, unetSteps: 600, denoiserBatch: 8, denoiserCrop: 32,
-                                pretextCrops: 96, extractorEpochs: 2, extractorBatch: 16, extractorCrop: 32,
-                                extractorLearningRate: 1e-3, fitCrops: 384, calibrationCrops: 128,
-                                testCrops: 96, generatedImages: 96, components: 2, targetFalsePositiveRate: 0.05)
+    static let standard = Sizes(photoSide: 384, cropSize: 64, vaeSteps: 250, unetSteps: 400, denoiserBatch: 8, denoiserCrop: 32,
+                                pretextCrops: 128, pretextCrop: 32, extractorEpochs: 4, extractorBatch: 16, extractorCrop: 32,
+                                extractorLearningRate: 3e-4, fitCrops: 384, calibrationCrops: 128,
+                                testCrops: 64, generatedImages: 64, components: 2, targetFalsePositiveRate: 0.05)
 
     /// A few seconds: checks that every stage runs, not what it finds.
-    static let quick = Sizes(cropSize: 32, vaeSteps: 2, unetSteps: 2, denoiserBatch: 2, denoiserCrop: 32,
-                             pretextCrops: 4, extractorEpochs: 1, extractorBatch: 8, extractorCrop: 16,
+    static let quick = Sizes(photoSide: 64, cropSize: 32, vaeSteps: 2, unetSteps: 2, denoiserBatch: 2, denoiserCrop: 32,
+                             pretextCrops: 4, pretextCrop: 32, extractorEpochs: 1, extractorBatch: 8, extractorCrop: 16,
                              extractorLearningRate: 1e-3, fitCrops: 24, calibrationCrops: 12,
                              testCrops: 8, generatedImages: 4, components: 1, targetFalsePositiveRate: 0.1)
 }

@@ -45,8 +45,8 @@ let photoPackages = [
         ]),
 ]
 
-/// Fetching the default photographs failed.
-struct PhotoFetchError: Error, CustomStringConvertible {
+/// A stage failed (fetching the photos, a stale working folder, too few photos).
+struct RunError: Error, CustomStringConvertible {
     let description: String
 }
 
@@ -74,7 +74,7 @@ func defaultPhotos(cache: URL) throws -> [URL] {
             do {
                 try run("apt-get", ["download", "-q", package.name], in: work)
             } catch {
-                throw PhotoFetchError(description: """
+                throw RunError(description: """
                     could not download the Debian package \(package.name) with apt-get (offline, no package lists, or not a \
                     Debian-based system?): \(error)
                     Run `apt-get update` first, or pass --photos DIR with a folder of your own photographs.
@@ -83,7 +83,7 @@ func defaultPhotos(cache: URL) throws -> [URL] {
             version = "(the system's candidate version)"
         }
         guard let deb = try manager.contentsOfDirectory(atPath: work.path).first(where: { $0.hasPrefix(package.name + "_") && $0.hasSuffix(".deb") }) else {
-            throw PhotoFetchError(description: "apt-get download \(package.name) left no .deb in \(work.path)")
+            throw RunError(description: "apt-get download \(package.name) left no .deb in \(work.path)")
         }
         let extracted = work.appendingPathComponent(package.name)
         try run("dpkg-deb", ["-x", deb, extracted.path], in: work)
@@ -91,7 +91,7 @@ func defaultPhotos(cache: URL) throws -> [URL] {
         for file in package.files {
             let source = extracted.appendingPathComponent(file.path)
             guard manager.fileExists(atPath: source.path) else {
-                throw PhotoFetchError(description: "\(deb) has no \(file.path); pass --photos DIR instead")
+                throw RunError(description: "\(deb) has no \(file.path); pass --photos DIR instead")
             }
             let digest = try SHA256.hexDigest(ofFileAt: source)
             if digest != file.sha256 {
@@ -102,7 +102,7 @@ func defaultPhotos(cache: URL) throws -> [URL] {
             try? manager.removeItem(at: temporary)
             try manager.copyItem(at: source, to: temporary)
             guard rename(temporary.path, target(file.path).path) == 0 else {
-                throw PhotoFetchError(description: "could not move \(temporary.path) into place (errno \(errno))")
+                throw RunError(description: "could not move \(temporary.path) into place (errno \(errno))")
             }
             sources.append("- `\(target(file.path).lastPathComponent)` — \(file.credit); `/\(file.path)`, SHA-256 `\(digest)`")
         }
@@ -138,7 +138,7 @@ func run(_ program: String, _ arguments: [String], in folder: URL) throws {
     try? FileManager.default.removeItem(at: errors)
     guard process.terminationStatus == 0 else {
         let lines = message.split(separator: "\n").filter { !$0.hasPrefix("W: Download is performed unsandboxed") }
-        throw PhotoFetchError(description: "\(program) \(arguments.joined(separator: " ")) exited with \(process.terminationStatus): "
+        throw RunError(description: "\(program) \(arguments.joined(separator: " ")) exited with \(process.terminationStatus): "
             + lines.suffix(3).joined(separator: " / "))
     }
 }

@@ -34,6 +34,7 @@ struct TrainThenDetect {
     func run() throws {
         let start = Date()
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        try checkSizes()
         status("train-then-detect: working in \(work.path) (seed \(options.seed)); load average \(loadAverage())")
 
         let photos = try loadPhotos()
@@ -54,6 +55,22 @@ struct TrainThenDetect {
         status("done in \(elapsed(since: start)); report in \(work.appendingPathComponent("report").path)")
     }
 
+    /// Records the sizes in `sizes.json`, or checks that a previous run in ``work`` used the same:
+    /// cached stages are only valid for the sizes that made them.
+    func checkSizes() throws {
+        let url = work.appendingPathComponent("sizes.json")
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let current = try encoder.encode(sizes)
+        if let previous = try? Data(contentsOf: url), let decoded = try? JSONDecoder().decode(Sizes.self, from: previous) {
+            guard decoded == sizes else {
+                throw RunError(description: "\(work.path) holds a run made with other sizes (see its sizes.json): remove it or pass another --out")
+            }
+            return
+        }
+        try current.write(to: url, options: .atomic)
+    }
+
     // MARK: Stages
 
     /// Stage 1: the photographs, decoded and split.
@@ -65,10 +82,15 @@ struct TrainThenDetect {
         } else {
             files = try defaultPhotos(cache: URL(fileURLWithPath: options.photoCache))
         }
-        let minimumSide = max(2 * sizes.cropSize, 64)
+        let minimumSide = min(max(2 * sizes.cropSize, 64), sizes.photoSide)
         var images: [(String, Image)] = []
         for file in files {
-            guard let image = try? Image(contentsOf: file) else { status("  skipping \(file.path): not a readable image"); continue }
+            guard var image = try? Image(contentsOf: file) else { status("  skipping \(file.path): not a readable image"); continue }
+            let side = min(image.width, image.height)
+            if side > sizes.photoSide {
+                image = image.resized(width: max(1, image.width * sizes.photoSide / side), height: max(1, image.height * sizes.photoSide / side),
+                                      filter: .box)
+            }
             guard min(image.width, image.height) >= minimumSide else {
                 status("  skipping \(file.lastPathComponent): smaller than \(minimumSide) px")
                 continue
@@ -76,7 +98,7 @@ struct TrainThenDetect {
             images.append((file.lastPathComponent, image))
         }
         guard images.count >= 3 else {
-            throw PhotoFetchError(description: "need at least 3 photos of at least \(minimumSide) px, found \(images.count)")
+            throw RunError(description: "need at least 3 photos of at least \(minimumSide) px, found \(images.count)")
         }
         var generator = RandomGenerator(seed: options.seed ^ 0x5048_4F54_4F53)
         images.shuffle(using: &generator)
@@ -132,12 +154,13 @@ struct TrainThenDetect {
         }
         var stage = Date()
         var generator = RandomGenerator(seed: options.seed ^ 0x5052_4554_4558_54)
-        let crops = randomCrops(of: photos.training, count: sizes.pretextCrops, size: sizes.cropSize, using: &generator)
+        let multiple = pipeline.sizeMultiple, size = max(multiple, sizes.pretextCrop / multiple * multiple)
+        let crops = randomCrops(of: photos.training, count: sizes.pretextCrops, size: size, using: &generator)
         let cropFiles = try writeImages(crops, to: work.appendingPathComponent("pretext-photos"), prefix: "crop")
         let dataset = work.appendingPathComponent("pretext")
-        status("3. pretext dataset: \(crops.count) crops of \(sizes.cropSize)² × 11 classes (original, VAE, levels 1…9)")
+        status("3. pretext dataset: \(crops.count) crops of \(size)² × 11 classes (original, VAE, levels 1…9)")
         var progress = Progress(total: crops.count, unit: "crops")
-        let builder = PretextDatasetBuilder(pipeline: pipeline, output: dataset, cropSize: sizes.cropSize)
+        let builder = PretextDatasetBuilder(pipeline: pipeline, output: dataset, cropSize: size)
         let report = try builder.build(photos: cropFiles) { _, total in
             progress.total = total
             progress.advance()
@@ -197,7 +220,7 @@ struct TrainThenDetect {
         let generatedFolder = folder.appendingPathComponent("generated")
         var generated = readImages(from: generatedFolder, prefix: "generated", count: sizes.generatedImages)
         if generated == nil {
-            let batch = 16
+            let batch = 32
             let channels = pipeline.codec.vae.configuration.latentChannels
             status("4. generating \(sizes.generatedImages) images of \(size)² from pure noise (DDIM, \(NoiseLevel.standardScheduler.timesteps.count) steps)")
             var progress = Progress(total: sizes.generatedImages * NoiseLevel.standardScheduler.timesteps.count, unit: "image-steps")
