@@ -121,7 +121,8 @@ struct TrainThenDetect {
         }
         let folder = work.appendingPathComponent("denoiser")
         let model = folder.appendingPathComponent("model")
-        if !FileManager.default.fileExists(atPath: model.appendingPathComponent("unet/config.json").path) {
+        // The U-Net weights are written last: their presence means the whole model is there.
+        if !FileManager.default.fileExists(atPath: model.appendingPathComponent("unet/diffusion_pytorch_model.safetensors").path) {
             status("2. denoiser: training a small VAE (\(sizes.vaeSteps) steps) then U-Net (\(sizes.unetSteps) steps) on \(sizes.denoiserCrop)² crops")
             let crops = TrainingCrops(images: photos.training.map { Tensor($0) })
             func settings(_ steps: Int) -> DiffusionTrainingSettings {
