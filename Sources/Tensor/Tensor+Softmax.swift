@@ -48,9 +48,18 @@ extension Tensor {
     /// The widest block of columns processed together when the softmax axis is not the last.
     private static let softmaxColumnBlock = 256
 
-    /// Forward kernel over `[outer, n, inner]`, normalising along `n`.
+    /// Forward kernel over `[outer, n, inner]`, normalising along `n`. Contiguous rows
+    /// (`inner == 1`) go to the C kernel of `level` when this CPU has it.
     static func softmaxForward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
-                               outer: Int, n: Int, inner: Int, logarithm: Bool) {
+                               outer: Int, n: Int, inner: Int, logarithm: Bool,
+                               level: KernelLevel = Kernels.activeLevel) {
+        if inner == 1, let kernel = (level == Kernels.activeLevel ? Kernels.active : Kernels.table(level))?.softmaxRows {
+            let source = SendablePointer(UnsafeMutablePointer(mutating: x)), destination = SendablePointer(y)
+            Parallel.forRanges(outer, minimumChunk: Swift.max(1, (1 << 13) / n)) { start, end in
+                kernel(source.pointer + start &* n, destination.pointer + start &* n, end &- start, n, logarithm ? 1 : 0)
+            }
+            return
+        }
         if inner == 1 {
             Parallel.forRanges(outer, minimumChunk: Swift.max(1, (1 << 13) / n)) { start, end in
                 for row in start..<end {

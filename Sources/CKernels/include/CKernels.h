@@ -1,0 +1,53 @@
+// Grain's run-time dispatched SIMD kernels for x86-64.
+//
+// SwiftPM compiles Swift for baseline x86-64 (SSE2, 4 float lanes) and the package allows no
+// `unsafeFlags`, so the transcendental kernels (GELU's erf, softmax's exp) are compute-bound in
+// Swift. This target compiles the same algorithms twice more, with
+// `__attribute__((target("avx2,fma")))` and `__attribute__((target("avx512f,avx512dq")))`, and
+// `grain_kernels_table` hands out the variant the CPU supports (checked once with
+// `__builtin_cpu_supports`, which also checks that the OS saves the wider registers). The portable
+// path is the Swift SIMD code in Tensor (`Tensor+Activation.swift`, `Tensor+Softmax.swift`): on a
+// CPU without AVX2, on other architectures, or with `GRAIN_KERNELS=portable`, Tensor uses it.
+#ifndef GRAIN_CKERNELS_H
+#define GRAIN_CKERNELS_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// The instruction-set levels of the kernels.
+typedef enum GrainKernelLevel {
+    /// No C variant: callers use their portable (Swift SIMD) code.
+    GrainKernelLevelPortable = 0,
+    /// AVX2 and FMA, 8 float lanes.
+    GrainKernelLevelAVX2 = 1,
+    /// AVX-512 F and DQ, 16 float lanes.
+    GrainKernelLevelAVX512 = 2,
+} GrainKernelLevel;
+
+/// One variant's entry points. All pointers are to `count` (or `rows · n`) contiguous floats;
+/// outputs may not overlap inputs unless stated.
+typedef struct GrainKernelTable {
+    /// `y[i] = x[i] · Φ(x[i])` (exact GELU) for `i < count`: the algorithm of Tensor's
+    /// `geluKernel` (Numerical Recipes' erfc with x² split exactly, a Cody–Waite exponential),
+    /// relative error below 1e-6 wherever the result is a normal float; 0 below x ≈ −13.2.
+    void (*gelu)(const float *x, float *y, long count);
+    /// `y = x · Φ(x)`'s derivative `Φ(x) + x·φ(x)` for `i < count` (GELU's backward factor).
+    void (*geluDerivative)(const float *x, float *y, long count);
+    /// Softmax (`logarithm == 0`) or log-softmax of each of `rows` contiguous rows of `n ≥ 1`
+    /// floats: the maximum (ignoring NaN) subtracted, `exp`, the sum, then a scale by 1/sum (or
+    /// `(x − max) − log sum`). A row with a NaN gives NaN; an all-`−inf` row gives NaN.
+    void (*softmaxRows)(const float *x, float *y, long rows, long n, int logarithm);
+} GrainKernelTable;
+
+/// The best level this CPU (and OS) supports; computed once.
+GrainKernelLevel grain_kernels_cpu_level(void);
+
+/// The entry points of `level`, or NULL when `level` is portable or not supported by this CPU.
+const GrainKernelTable *grain_kernels_table(GrainKernelLevel level);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
