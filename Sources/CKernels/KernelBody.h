@@ -110,11 +110,33 @@ TARGET inline VF NAME(exponentialOfNonPositive)(VF x) {
     return NAME(select)(x < lowest, NAME(splat)(0), result);
 }
 
-/// Applies `body` to whole vectors, two at a time (independent chains), then to the tail
-/// padded with zeros.
-#define GRAIN_FOR_EACH_VECTOR(x, y, count, body)                                   \
+/// `body` over `count` floats from `x` into `y`, one padded vector: the head and tail paths.
+#define GRAIN_PADDED_VECTOR(x, y, count, body)                                      \
+    do {                                                                            \
+        float in_[LANES] = {0}, out_[LANES];                                        \
+        for (long k_ = 0; k_ < (count); k_++) in_[k_] = (x)[k_];                    \
+        NAME(store)(out_, body(NAME(load)(in_)));                                   \
+        for (long k_ = 0; k_ < (count); k_++) (y)[k_] = out_[k_];                   \
+    } while (0)
+
+/// Applies `body` to whole vectors, two at a time (independent chains), then to the tail padded
+/// with zeros. With `streaming` (outputs far larger than the caches) the vector-aligned part is
+/// written with non-temporal stores: the lines would be evicted before use anyway, and streaming
+/// skips reading each output line from memory before it is overwritten.
+#define GRAIN_FOR_EACH_VECTOR(x, y, count, streaming, body)                        \
     do {                                                                            \
         long i_ = 0;                                                                \
+        if (streaming) {                                                            \
+            long head_ = (long)(((sizeof(VF) - ((unsigned long)(y) % sizeof(VF))) % sizeof(VF)) / sizeof(float)); \
+            if (head_ > (count)) head_ = (count);                                   \
+            if (head_ > 0) GRAIN_PADDED_VECTOR(x, y, head_, body);                  \
+            for (i_ = head_; i_ + 2 * LANES <= (count); i_ += 2 * LANES) {          \
+                VF a_ = NAME(load)((x) + i_), b_ = NAME(load)((x) + i_ + LANES);    \
+                __builtin_nontemporal_store(body(a_), (VF *)((y) + i_));            \
+                __builtin_nontemporal_store(body(b_), (VF *)((y) + i_ + LANES));    \
+            }                                                                       \
+            __builtin_ia32_sfence();                                                \
+        }                                                                           \
         for (; i_ + 2 * LANES <= (count); i_ += 2 * LANES) {                        \
             VF a_ = NAME(load)((x) + i_), b_ = NAME(load)((x) + i_ + LANES);        \
             NAME(store)((y) + i_, body(a_));                                        \
@@ -122,20 +144,15 @@ TARGET inline VF NAME(exponentialOfNonPositive)(VF x) {
         }                                                                           \
         for (; i_ + LANES <= (count); i_ += LANES)                                  \
             NAME(store)((y) + i_, body(NAME(load)((x) + i_)));                      \
-        if (i_ < (count)) {                                                         \
-            float in_[LANES] = {0}, out_[LANES];                                    \
-            for (long k_ = 0; k_ < (count) - i_; k_++) in_[k_] = (x)[i_ + k_];      \
-            NAME(store)(out_, body(NAME(load)(in_)));                               \
-            for (long k_ = 0; k_ < (count) - i_; k_++) (y)[i_ + k_] = out_[k_];     \
-        }                                                                           \
+        if (i_ < (count)) GRAIN_PADDED_VECTOR((x) + i_, (y) + i_, (count) - i_, body); \
     } while (0)
 
-TARGET void NAME(gelu)(const float *x, float *y, long count) {
-    GRAIN_FOR_EACH_VECTOR(x, y, count, NAME(geluVector));
+TARGET void NAME(gelu)(const float *x, float *y, long count, int streaming) {
+    GRAIN_FOR_EACH_VECTOR(x, y, count, streaming, NAME(geluVector));
 }
 
-TARGET void NAME(geluDerivative)(const float *x, float *y, long count) {
-    GRAIN_FOR_EACH_VECTOR(x, y, count, NAME(geluDerivativeVector));
+TARGET void NAME(geluDerivative)(const float *x, float *y, long count, int streaming) {
+    GRAIN_FOR_EACH_VECTOR(x, y, count, streaming, NAME(geluDerivativeVector));
 }
 
 /// The largest of `n ≥ 1` floats, ignoring NaN; −∞ when all are −∞.
@@ -178,16 +195,52 @@ TARGET inline float NAME(exponentiate)(const float *x, float shift, float *y, lo
     return NAME(horizontalSum)(acc0 + acc1);
 }
 
-TARGET void NAME(softmaxRows)(const float *x, float *y, long rows, long n, int logarithm) {
+/// The final value of a softmax row element: `exp(x − m)·s`, or `(x − m) − s` for log-softmax.
+TARGET inline VF NAME(softmaxValue)(VF x, float m, float s, int logarithm) {
+    return logarithm ? (x - m) - s : NAME(exponentialOfNonPositive)(x - m) * s;
+}
+
+/// Writes a row's final values `softmaxValue(x)` into `y`; with `streaming`, through non-temporal
+/// stores on the vector-aligned part (unaligned head and tail through a padded vector).
+TARGET inline void NAME(softmaxFinish)(const float *x, float *y, long n, float m, float s, int logarithm,
+                                       int streaming) {
+    long j = 0;
+    if (streaming) {
+        long head = (long)(((sizeof(VF) - ((unsigned long)y % sizeof(VF))) % sizeof(VF)) / sizeof(float));
+        if (head > n) head = n;
+        for (; j < head; j += LANES) {
+            float in_[LANES] = {0}, out_[LANES];
+            long width = head - j < LANES ? head - j : LANES;
+            for (long k = 0; k < width; k++) in_[k] = x[j + k];
+            NAME(store)(out_, NAME(softmaxValue)(NAME(load)(in_), m, s, logarithm));
+            for (long k = 0; k < width; k++) y[j + k] = out_[k];
+        }
+        j = head;
+        for (; j + LANES <= n; j += LANES)
+            __builtin_nontemporal_store(NAME(softmaxValue)(NAME(load)(x + j), m, s, logarithm), (VF *)(y + j));
+    } else {
+        for (; j + LANES <= n; j += LANES) NAME(store)(y + j, NAME(softmaxValue)(NAME(load)(x + j), m, s, logarithm));
+    }
+    if (j < n) {
+        float in_[LANES] = {0}, out_[LANES];
+        for (long k = 0; k < n - j; k++) in_[k] = x[j + k];
+        NAME(store)(out_, NAME(softmaxValue)(NAME(load)(in_), m, s, logarithm));
+        for (long k = 0; k < n - j; k++) y[j + k] = out_[k];
+    }
+}
+
+TARGET void NAME(softmaxRows)(const float *x, float *y, long rows, long n, int logarithm, int streaming) {
+    // Streaming: the sum pass stores nothing and the final pass recomputes exp and streams the
+    // result out (one write of y instead of a write, a re-read and a rewrite through the cache).
     for (long row = 0; row < rows; row++) {
         const float *xr = x + row * n;
         float *yr = y + row * n;
         float m = NAME(rowMaximum)(xr, n);
         if (logarithm) {
             float logSum = __builtin_logf(NAME(exponentiate)(xr, m, 0, n));
-            long j = 0;
-            for (; j + LANES <= n; j += LANES) NAME(store)(yr + j, (NAME(load)(xr + j) - m) - logSum);
-            for (; j < n; j++) yr[j] = (xr[j] - m) - logSum;
+            NAME(softmaxFinish)(xr, yr, n, m, logSum, 1, streaming);
+        } else if (streaming) {
+            NAME(softmaxFinish)(xr, yr, n, m, 1.0f / NAME(exponentiate)(xr, m, 0, n), 0, 1);
         } else {
             float scale = 1.0f / NAME(exponentiate)(xr, m, yr, n);
             long j = 0;
@@ -195,6 +248,34 @@ TARGET void NAME(softmaxRows)(const float *x, float *y, long rows, long n, int l
             for (; j < n; j++) yr[j] *= scale;
         }
     }
+    if (streaming) __builtin_ia32_sfence();
 }
 
+/// `y[j] = (x[j] − m − mLow)·r·γ[j] + β[j]` for `j < count` (layer norm's normalise pass), through
+/// non-temporal stores on the vector-aligned part when `streaming`.
+TARGET void NAME(normalize)(const float *x, float *y, const float *weight, const float *bias, long count,
+                            float mean, float meanCorrection, float inverseDeviation, int streaming) {
+#pragma clang fp contract(off)  // the same roundings as Tensor's Swift loop: bit-identical results
+    long j = 0;
+    if (streaming) {
+        long head = (long)(((sizeof(VF) - ((unsigned long)y % sizeof(VF))) % sizeof(VF)) / sizeof(float));
+        if (head > count) head = count;
+        for (; j < head; j++) y[j] = (x[j] - mean - meanCorrection) * inverseDeviation * weight[j] + bias[j];
+        for (; j + LANES <= count; j += LANES) {
+            VF v = (NAME(load)(x + j) - mean - meanCorrection) * inverseDeviation * NAME(load)(weight + j) + NAME(load)(bias + j);
+            __builtin_nontemporal_store(v, (VF *)(y + j));
+        }
+    } else {
+        for (; j + LANES <= count; j += LANES)
+            NAME(store)(y + j, (NAME(load)(x + j) - mean - meanCorrection) * inverseDeviation * NAME(load)(weight + j)
+                                   + NAME(load)(bias + j));
+    }
+    for (; j < count; j++) y[j] = (x[j] - mean - meanCorrection) * inverseDeviation * weight[j] + bias[j];
+}
+
+/// Orders this thread's non-temporal stores before what follows (call after a batch of
+/// streaming `normalize` calls).
+TARGET void NAME(storeFence)(void) { __builtin_ia32_sfence(); }
+
 #undef GRAIN_FOR_EACH_VECTOR
+#undef GRAIN_PADDED_VECTOR

@@ -52,6 +52,12 @@ public enum Kernels {
         grain_kernels_table(GrainKernelLevel(rawValue: UInt32(level.rawValue)))?.pointee
     }
 
+    /// Outputs of at least this many floats (16 MB) are written by the C kernels with
+    /// non-temporal stores, around the caches: far larger than L2 and half the L3 of the
+    /// development machine, they would be evicted before use, and streaming saves reading every
+    /// output line from memory before overwriting it.
+    static let streamingFloats = 1 << 22
+
     /// The entry points of ``activeLevel`` (nil when it is `portable`).
     static let active: GrainKernelTable? = table(activeLevel)
 }

@@ -118,14 +118,17 @@ typealias GeluVector = SIMD16<Float>
 extension Tensor {
     /// `output[i] = gelu(input[i])` (or `gelu′(input[i])` when `derivative`) for `i < count`,
     /// split across cores, by the C kernel of `level` when this CPU has it, otherwise by
-    /// ``geluKernel(_:into:count:)`` / ``geluDerivativeKernel(_:into:count:)``.
+    /// ``geluKernel(_:into:count:)`` / ``geluDerivativeKernel(_:into:count:)``. The C kernels
+    /// stream the output around the caches when `streaming` (by default: from
+    /// ``Kernels/streamingFloats`` elements on).
     static func geluForward(_ input: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>, count: Int,
-                            derivative: Bool = false, level: KernelLevel = Kernels.activeLevel) {
+                            derivative: Bool = false, level: KernelLevel = Kernels.activeLevel, streaming: Bool? = nil) {
         let source = SendablePointer(UnsafeMutablePointer(mutating: input)), destination = SendablePointer(output)
         let table = level == Kernels.activeLevel ? Kernels.active : Kernels.table(level)
         if let kernel = derivative ? table?.geluDerivative : table?.gelu {
+            let stream: Int32 = streaming ?? (count >= Kernels.streamingFloats) ? 1 : 0
             Parallel.forRanges(count) { start, end in
-                kernel(source.pointer + start, destination.pointer + start, end - start)
+                kernel(source.pointer + start, destination.pointer + start, end - start, stream)
             }
         } else if derivative {
             Parallel.forRanges(count) { start, end in

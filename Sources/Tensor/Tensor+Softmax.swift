@@ -49,14 +49,16 @@ extension Tensor {
     private static let softmaxColumnBlock = 256
 
     /// Forward kernel over `[outer, n, inner]`, normalising along `n`. Contiguous rows
-    /// (`inner == 1`) go to the C kernel of `level` when this CPU has it.
+    /// (`inner == 1`) go to the C kernel of `level` when this CPU has it, which streams the output
+    /// around the caches when `streaming` (by default: from ``Kernels/streamingFloats`` elements on).
     static func softmaxForward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
                                outer: Int, n: Int, inner: Int, logarithm: Bool,
-                               level: KernelLevel = Kernels.activeLevel) {
+                               level: KernelLevel = Kernels.activeLevel, streaming: Bool? = nil) {
         if inner == 1, let kernel = (level == Kernels.activeLevel ? Kernels.active : Kernels.table(level))?.softmaxRows {
             let source = SendablePointer(UnsafeMutablePointer(mutating: x)), destination = SendablePointer(y)
+            let stream: Int32 = streaming ?? (outer &* n >= Kernels.streamingFloats) ? 1 : 0
             Parallel.forRanges(outer, minimumChunk: Swift.max(1, (1 << 13) / n)) { start, end in
-                kernel(source.pointer + start &* n, destination.pointer + start &* n, end &- start, n, logarithm ? 1 : 0)
+                kernel(source.pointer + start &* n, destination.pointer + start &* n, end &- start, n, logarithm ? 1 : 0, stream)
             }
             return
         }

@@ -12,23 +12,24 @@ import GrainTestSupport
     /// Every level this machine can run, portable first.
     var levels: [KernelLevel] { KernelLevel.allCases.filter { $0 <= Kernels.hardwareLevel } }
 
-    func gelu(_ xs: [Float], level: KernelLevel, derivative: Bool = false) -> [Float] {
+    func gelu(_ xs: [Float], level: KernelLevel, derivative: Bool = false, streaming: Bool = false) -> [Float] {
         var out = [Float](repeating: -1, count: xs.count)
         xs.withUnsafeBufferPointer { x in
             out.withUnsafeMutableBufferPointer { y in
                 guard let input = x.baseAddress, let output = y.baseAddress else { return }
-                Tensor.geluForward(input, into: output, count: xs.count, derivative: derivative, level: level)
+                Tensor.geluForward(input, into: output, count: xs.count, derivative: derivative, level: level,
+                                   streaming: streaming)
             }
         }
         return out
     }
 
-    func softmax(_ xs: [Float], rows: Int, level: KernelLevel, logarithm: Bool) -> [Float] {
+    func softmax(_ xs: [Float], rows: Int, level: KernelLevel, logarithm: Bool, streaming: Bool = false) -> [Float] {
         var out = [Float](repeating: -1, count: xs.count)
         xs.withUnsafeBufferPointer { x in
             out.withUnsafeMutableBufferPointer { y in
                 Tensor.softmaxForward(x.baseAddress!, y.baseAddress!, outer: rows, n: xs.count / rows, inner: 1,
-                                      logarithm: logarithm, level: level)
+                                      logarithm: logarithm, level: level, streaming: streaming)
             }
         }
         return out
@@ -86,8 +87,23 @@ import GrainTestSupport
         for level in levels {
             for count in 0...83 {
                 let xs = Array(pool.prefix(count))
-                let fast = gelu(xs, level: level), portable = gelu(xs, level: .portable)
-                #expect(zip(fast, portable).allSatisfy { agree($0, $1, rtol: 1e-6) }, "\(level), \(count) elements")
+                let portable = gelu(xs, level: .portable)
+                for streaming in [false, true] {
+                    let fast = gelu(xs, level: level, streaming: streaming)
+                    #expect(zip(fast, portable).allSatisfy { agree($0, $1, rtol: 1e-6) },
+                            "\(level), \(count) elements, streaming \(streaming)")
+                }
+            }
+            // Streaming stores start at a vector boundary: outputs at every offset from one.
+            let long = randomTensor([300], seed: 10, lower: -8, upper: 8).scalars
+            let longPortable = gelu(long, level: .portable), longDerivative = gelu(long, level: .portable, derivative: true)
+            for offset in 0..<17 {
+                let xs = Array(long[offset...])
+                #expect(gelu(xs, level: level, streaming: true) == gelu(xs, level: level), "\(level) streaming at offset \(offset)")
+                #expect(zip(gelu(xs, level: level, streaming: true), longPortable[offset...]).allSatisfy { agree($0, $1, rtol: 1e-6) })
+                #expect(gelu(xs, level: level, derivative: true, streaming: true) == gelu(xs, level: level, derivative: true))
+                #expect(zip(gelu(xs, level: level, derivative: true), longDerivative[offset...])
+                    .allSatisfy { agree($0, $1, rtol: 2e-6, atol: 1e-6) })
             }
             let fast = gelu(specials, level: level), portable = gelu(specials, level: .portable)
             for (x, (y, p)) in zip(specials, zip(fast, portable)) {
@@ -111,6 +127,9 @@ import GrainTestSupport
                 let x = randomTensor([rows, n], seed: UInt64(n), lower: -40, upper: 40)
                 for logarithm in [false, true] {
                     let fast = softmax(x.scalars, rows: rows, level: level, logarithm: logarithm)
+                    let streamed = softmax(x.scalars, rows: rows, level: level, logarithm: logarithm, streaming: true)
+                    #expect(zip(fast, streamed).allSatisfy { agree($0, $1, rtol: 1e-6, atol: 1e-7) },
+                            "\(level) log \(logarithm) rows of \(n): streaming against cached stores")
                     let portable = softmax(x.scalars, rows: rows, level: .portable, logarithm: logarithm)
                     let reference = (logarithm ? Tensor.referenceLogSoftmax(x) : Tensor.referenceSoftmax(x)).scalars
                     let label = "\(level) \(logarithm ? "logSoftmax" : "softmax") rows of \(n)"
@@ -138,11 +157,11 @@ import GrainTestSupport
         rows.append(row([4: -100]))                                // exp underflows to 0
         let xs = rows.flatMap { $0 }
         for level in levels {
-            for logarithm in [false, true] {
-                let fast = softmax(xs, rows: rows.count, level: level, logarithm: logarithm)
+            for (logarithm, streaming) in [(false, false), (true, false), (false, true), (true, true)] {
+                let fast = softmax(xs, rows: rows.count, level: level, logarithm: logarithm, streaming: streaming)
                 let portable = softmax(xs, rows: rows.count, level: .portable, logarithm: logarithm)
                 for (i, (y, p)) in zip(fast, portable).enumerated() {
-                    #expect(agree(y, p, rtol: 2e-6, atol: 1e-7), "\(level) log \(logarithm): row \(i / 19) lane \(i % 19): \(y) vs \(p)")
+                    #expect(agree(y, p, rtol: 2e-6, atol: 1e-7), "\(level) log \(logarithm) streaming \(streaming): row \(i / 19) lane \(i % 19): \(y) vs \(p)")
                 }
                 #expect(fast[0..<38].allSatisfy { $0.isNaN }, "\(level): a NaN makes its row NaN")
                 #expect(fast[57..<76].allSatisfy { $0.isNaN }, "\(level): an all −∞ row is NaN")
@@ -159,6 +178,33 @@ import GrainTestSupport
         #expect(x.gelu().scalars == gelu(x.scalars, level: Kernels.activeLevel))
         #expect(x.softmax().scalars == softmax(x.scalars, rows: 5, level: Kernels.activeLevel, logarithm: false))
         #expect(x.logSoftmax().scalars == softmax(x.scalars, rows: 5, level: Kernels.activeLevel, logarithm: true))
+    }
+
+    @Test func normalizeKernelBitIdenticalToSwift() {
+        let xs = randomTensor([203], seed: 15, lower: -3, upper: 3).scalars
+        let ws = randomTensor([203], seed: 16, lower: 0.5, upper: 1.5).scalars
+        let bs = randomTensor([203], seed: 17, lower: -1, upper: 1).scalars
+        for level in levels where level != .portable {
+            let normalize = Kernels.table(level)!.normalize!
+            for (offset, count) in [(0, 0), (0, 1), (3, 7), (1, 64), (5, 190), (0, 203)] {
+                for streaming: Int32 in [0, 1] {
+                    var c = [Float](repeating: 0, count: 203), swift = c
+                    xs.withUnsafeBufferPointer { x in ws.withUnsafeBufferPointer { w in bs.withUnsafeBufferPointer { b in
+                        c.withUnsafeMutableBufferPointer { y in
+                            normalize(x.baseAddress! + offset, y.baseAddress! + offset, w.baseAddress! + offset, b.baseAddress! + offset,
+                                      count, 0.25, 1e-8, 1.75, streaming)
+                            Kernels.table(level)!.storeFence()
+                        }
+                        swift.withUnsafeMutableBufferPointer { y in
+                            Tensor.normalizeRow(x.baseAddress! + offset, into: y.baseAddress! + offset, weight: w.baseAddress! + offset,
+                                                bias: b.baseAddress! + offset, count: count, mean: 0.25, meanCorrection: 1e-8,
+                                                inverseDeviation: 1.75, clamp: nil)
+                        }
+                    } } }
+                    #expect(c == swift, "\(level) normalize offset \(offset) count \(count) streaming \(streaming)")
+                }
+            }
+        }
     }
 
     @Test func blockedLayerNormMatchesReference() {

@@ -26,18 +26,28 @@ typedef enum GrainKernelLevel {
 } GrainKernelLevel;
 
 /// One variant's entry points. All pointers are to `count` (or `rows · n`) contiguous floats;
-/// outputs may not overlap inputs unless stated.
+/// outputs may not overlap inputs. With `streaming != 0` outputs are written with non-temporal
+/// stores, around the caches (for outputs far larger than the caches, which would leave them
+/// before use anyway); the GELU and softmax calls end with a store fence.
 typedef struct GrainKernelTable {
     /// `y[i] = x[i] · Φ(x[i])` (exact GELU) for `i < count`: the algorithm of Tensor's
     /// `geluKernel` (Numerical Recipes' erfc with x² split exactly, a Cody–Waite exponential),
     /// relative error below 1e-6 wherever the result is a normal float; 0 below x ≈ −13.2.
-    void (*gelu)(const float *x, float *y, long count);
+    void (*gelu)(const float *x, float *y, long count, int streaming);
     /// `y = x · Φ(x)`'s derivative `Φ(x) + x·φ(x)` for `i < count` (GELU's backward factor).
-    void (*geluDerivative)(const float *x, float *y, long count);
+    void (*geluDerivative)(const float *x, float *y, long count, int streaming);
     /// Softmax (`logarithm == 0`) or log-softmax of each of `rows` contiguous rows of `n ≥ 1`
     /// floats: the maximum (ignoring NaN) subtracted, `exp`, the sum, then a scale by 1/sum (or
     /// `(x − max) − log sum`). A row with a NaN gives NaN; an all-`−inf` row gives NaN.
-    void (*softmaxRows)(const float *x, float *y, long rows, long n, int logarithm);
+    void (*softmaxRows)(const float *x, float *y, long rows, long n, int logarithm, int streaming);
+    /// Layer norm's normalise pass: `y[j] = (x[j] − mean − meanCorrection)·inverseDeviation·weight[j]
+    /// + bias[j]` for `j < count`, rounded step by step as Tensor's Swift loop (no FMA contraction),
+    /// so bit-identical to it. With `streaming != 0` the output goes around the caches
+    /// (non-temporal stores); call `storeFence` after the last such call.
+    void (*normalize)(const float *x, float *y, const float *weight, const float *bias, long count, float mean,
+                      float meanCorrection, float inverseDeviation, int streaming);
+    /// Orders the calling thread's non-temporal stores before its later stores (`sfence`).
+    void (*storeFence)(void);
 } GrainKernelTable;
 
 /// The best level this CPU (and OS) supports; computed once.
