@@ -195,14 +195,17 @@ TARGET inline float NAME(exponentiate)(const float *x, float shift, float *y, lo
     return NAME(horizontalSum)(acc0 + acc1);
 }
 
-/// The final value of a softmax row element: `exp(x − m)·s`, or `(x − m) − s` for log-softmax.
-TARGET inline VF NAME(softmaxValue)(VF x, float m, float s, int logarithm) {
-    return logarithm ? (x - m) - s : NAME(exponentialOfNonPositive)(x - m) * s;
+/// The final value of a softmax row element: `exp(x − m)·s` (`GrainFinishExponential`),
+/// `(x − m) − s` (log-softmax) or `x·s` (`x` already exponentiated).
+TARGET inline VF NAME(softmaxValue)(VF x, float m, float s, int mode) {
+    if (mode == GrainFinishLogarithm) return (x - m) - s;
+    if (mode == GrainFinishScale) return x * s;
+    return NAME(exponentialOfNonPositive)(x - m) * s;
 }
 
 /// Writes a row's final values `softmaxValue(x)` into `y`; with `streaming`, through non-temporal
 /// stores on the vector-aligned part (unaligned head and tail through a padded vector).
-TARGET inline void NAME(softmaxFinish)(const float *x, float *y, long n, float m, float s, int logarithm,
+TARGET inline void NAME(softmaxFinish)(const float *x, float *y, long n, float m, float s, int mode,
                                        int streaming) {
     long j = 0;
     if (streaming) {
@@ -212,35 +215,42 @@ TARGET inline void NAME(softmaxFinish)(const float *x, float *y, long n, float m
             float in_[LANES] = {0}, out_[LANES];
             long width = head - j < LANES ? head - j : LANES;
             for (long k = 0; k < width; k++) in_[k] = x[j + k];
-            NAME(store)(out_, NAME(softmaxValue)(NAME(load)(in_), m, s, logarithm));
+            NAME(store)(out_, NAME(softmaxValue)(NAME(load)(in_), m, s, mode));
             for (long k = 0; k < width; k++) y[j + k] = out_[k];
         }
         j = head;
         for (; j + LANES <= n; j += LANES)
-            __builtin_nontemporal_store(NAME(softmaxValue)(NAME(load)(x + j), m, s, logarithm), (VF *)(y + j));
+            __builtin_nontemporal_store(NAME(softmaxValue)(NAME(load)(x + j), m, s, mode), (VF *)(y + j));
     } else {
-        for (; j + LANES <= n; j += LANES) NAME(store)(y + j, NAME(softmaxValue)(NAME(load)(x + j), m, s, logarithm));
+        for (; j + LANES <= n; j += LANES) NAME(store)(y + j, NAME(softmaxValue)(NAME(load)(x + j), m, s, mode));
     }
     if (j < n) {
         float in_[LANES] = {0}, out_[LANES];
         for (long k = 0; k < n - j; k++) in_[k] = x[j + k];
-        NAME(store)(out_, NAME(softmaxValue)(NAME(load)(in_), m, s, logarithm));
+        NAME(store)(out_, NAME(softmaxValue)(NAME(load)(in_), m, s, mode));
         for (long k = 0; k < n - j; k++) y[j + k] = out_[k];
     }
 }
 
+/// Rows up to this long are exponentiated into a stack buffer when streaming.
+#define GRAIN_SOFTMAX_SCRATCH 8192
+
 TARGET void NAME(softmaxRows)(const float *x, float *y, long rows, long n, int logarithm, int streaming) {
-    // Streaming: the sum pass stores nothing and the final pass recomputes exp and streams the
-    // result out (one write of y instead of a write, a re-read and a rewrite through the cache).
+    // Streaming: the exponentials go to a cache-resident scratch row (or, for longer rows, are
+    // recomputed), and the final values are streamed out: y is written once, never read.
+    float scratch[GRAIN_SOFTMAX_SCRATCH];
     for (long row = 0; row < rows; row++) {
         const float *xr = x + row * n;
         float *yr = y + row * n;
         float m = NAME(rowMaximum)(xr, n);
         if (logarithm) {
             float logSum = __builtin_logf(NAME(exponentiate)(xr, m, 0, n));
-            NAME(softmaxFinish)(xr, yr, n, m, logSum, 1, streaming);
+            NAME(softmaxFinish)(xr, yr, n, m, logSum, GrainFinishLogarithm, streaming);
+        } else if (streaming && n <= GRAIN_SOFTMAX_SCRATCH) {
+            float scale = 1.0f / NAME(exponentiate)(xr, m, scratch, n);
+            NAME(softmaxFinish)(scratch, yr, n, 0, scale, GrainFinishScale, 1);
         } else if (streaming) {
-            NAME(softmaxFinish)(xr, yr, n, m, 1.0f / NAME(exponentiate)(xr, m, 0, n), 0, 1);
+            NAME(softmaxFinish)(xr, yr, n, m, 1.0f / NAME(exponentiate)(xr, m, 0, n), GrainFinishExponential, 1);
         } else {
             float scale = 1.0f / NAME(exponentiate)(xr, m, yr, n);
             long j = 0;
@@ -279,3 +289,4 @@ TARGET void NAME(storeFence)(void) { __builtin_ia32_sfence(); }
 
 #undef GRAIN_FOR_EACH_VECTOR
 #undef GRAIN_PADDED_VECTOR
+#undef GRAIN_SOFTMAX_SCRATCH

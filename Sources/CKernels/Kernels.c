@@ -5,6 +5,9 @@
 
 #if defined(__x86_64__) && defined(__clang__)
 
+/// How a softmax row's final values are computed from its input `x` (KernelBody.h's `softmaxFinish`).
+enum { GrainFinishExponential = 0, GrainFinishLogarithm = 1, GrainFinishScale = 2 };
+
 #define NAME(f) f##_avx2
 #define TARGET __attribute__((target("avx2,fma"))) static
 #define LANES 8
