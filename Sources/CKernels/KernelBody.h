@@ -261,6 +261,12 @@ TARGET void NAME(softmaxRows)(const float *x, float *y, long rows, long n, int l
     if (streaming) __builtin_ia32_sfence();
 }
 
+/// `y[j] = exp(x[j] − shift)` for `j < count` (`x ≤ shift` expected; `y` may be `x`), returning
+/// the sum of those values: the entry point for Tensor's `exponentiate` (attention, losses).
+TARGET float NAME(exponentiateRow)(const float *x, float shift, float *y, long count) {
+    return count > 0 ? NAME(exponentiate)(x, shift, y, count) : 0.0f;
+}
+
 /// `y[j] = (x[j] − m − mLow)·r·γ[j] + β[j]` for `j < count` (layer norm's normalise pass), through
 /// non-temporal stores on the vector-aligned part when `streaming`.
 TARGET void NAME(normalize)(const float *x, float *y, const float *weight, const float *bias, long count,

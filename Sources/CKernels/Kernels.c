@@ -43,9 +43,9 @@ typedef int VI_avx512 __attribute__((vector_size(64)));
 #undef VI
 
 static const GrainKernelTable tableAVX2 = {gelu_avx2, geluDerivative_avx2, softmaxRows_avx2, normalize_avx2,
-                                           storeFence_avx2};
+                                           storeFence_avx2, exponentiateRow_avx2};
 static const GrainKernelTable tableAVX512 = {gelu_avx512, geluDerivative_avx512, softmaxRows_avx512,
-                                             normalize_avx512, storeFence_avx512};
+                                             normalize_avx512, storeFence_avx512, exponentiateRow_avx512};
 
 GrainKernelLevel grain_kernels_cpu_level(void) {
     static int level = -1;  // a benign race: every thread computes the same value

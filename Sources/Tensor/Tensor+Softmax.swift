@@ -217,9 +217,14 @@ extension Tensor {
 
     /// Writes `y[j] = exp(x[j] − shift)` for `count` contiguous floats (`x ≤ shift` expected, as
     /// after subtracting a maximum) and returns their sum. `x` and `y` may be the same buffer.
+    /// Runs the C kernel of `level` when this CPU has it (attention's scores, the cross-entropy
+    /// losses and the log-softmax backward come through here), otherwise the Swift SIMD loop.
     @discardableResult
     static func exponentiate(_ x: UnsafePointer<Float>, shift: Float, into y: UnsafeMutablePointer<Float>,
-                             _ count: Int) -> Float {
+                             _ count: Int, level: KernelLevel = Kernels.activeLevel) -> Float {
+        if let kernel = (level == Kernels.activeLevel ? Kernels.active : Kernels.table(level))?.exponentiate {
+            return kernel(x, shift, y, count)
+        }
         let shiftVector = SIMD16<Float>(repeating: shift)
         var acc = SIMD16<Float>()
         var j = 0

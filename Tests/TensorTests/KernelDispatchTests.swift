@@ -173,6 +173,36 @@ import GrainTestSupport
         }
     }
 
+    @Test func exponentiateEveryLevelMatchesSwift() {
+        let pool = randomTensor([83], seed: 18, lower: -100, upper: 0).scalars
+            + [0, -0.0, -.infinity, .nan, -87.3, -87.4, -200, -Float.leastNormalMagnitude / 1000]
+        // Within the contract x ≤ shift; below ln(FLT_MIN) ≈ −87.34 either side may flush to 0.
+        for level in levels where level != .portable {
+            for count in 0...pool.count {
+                let xs = Array(pool.suffix(count))
+                var fast = [Float](repeating: -1, count: count), portable = fast
+                var fastSum: Float = 0, portableSum: Float = 0
+                xs.withUnsafeBufferPointer { x in
+                    guard let input = x.baseAddress else { return }
+                    fast.withUnsafeMutableBufferPointer { fastSum = Tensor.exponentiate(input, shift: 0, into: $0.baseAddress!, count, level: level) }
+                    portable.withUnsafeMutableBufferPointer {
+                        portableSum = Tensor.exponentiate(input, shift: 0, into: $0.baseAddress!, count, level: .portable)
+                    }
+                }
+                #expect(zip(fast, portable).allSatisfy { agree($0, $1, rtol: 5e-7, atol: 2e-38) }, "\(level) exp of \(count)")
+                #expect(agree(fastSum, portableSum, rtol: 1e-6), "\(level) sum of \(count): \(fastSum) vs \(portableSum)")
+                // In place, with a shift.
+                var inPlace = xs.map { $0 + 3 }
+                let shifted = inPlace.withUnsafeMutableBufferPointer { p -> Float in
+                    guard let base = p.baseAddress else { return 0 }
+                    return Tensor.exponentiate(base, shift: 3, into: base, count, level: level)
+                }
+                #expect(zip(inPlace, portable).allSatisfy { agree($0, $1, rtol: 1e-5, atol: 1e-30) }, "\(level) in place, \(count)")
+                #expect(agree(shifted, portableSum, rtol: 1e-5), "\(level) in-place sum of \(count)")
+            }
+        }
+    }
+
     @Test func tensorOpsUseTheActiveLevel() {
         let x = randomTensor([5, 67], seed: 3, lower: -6, upper: 6)
         #expect(x.gelu().scalars == gelu(x.scalars, level: Kernels.activeLevel))

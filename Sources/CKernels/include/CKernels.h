@@ -48,6 +48,10 @@ typedef struct GrainKernelTable {
                       float meanCorrection, float inverseDeviation, int streaming);
     /// Orders the calling thread's non-temporal stores before its later stores (`sfence`).
     void (*storeFence)(void);
+    /// `y[j] = exp(x[j] − shift)` for `j < count` (`x ≤ shift` expected, as after subtracting a
+    /// maximum; `y` may equal `x`), returning their sum: softmax's exponential (Cephes' `expf`
+    /// polynomial, within 2e-7 relative; arguments below ln(FLT_MIN) give 0, NaN stays NaN).
+    float (*exponentiate)(const float *x, float shift, float *y, long count);
 } GrainKernelTable;
 
 /// The best level this CPU (and OS) supports; computed once.
