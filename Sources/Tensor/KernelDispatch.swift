@@ -2,7 +2,8 @@ import CKernels
 import Foundation
 
 /// The instruction-set variants of the kernels Tensor dispatches at run time (the `CKernels`
-/// target): GELU's forward and derivative, and softmax / log-softmax over contiguous rows.
+/// target): GELU's forward and derivative, softmax / log-softmax over contiguous rows, the row
+/// exponential of attention and the losses, and layer norm's normalise pass over wide rows.
 ///
 /// SwiftPM builds Swift for baseline x86-64 (SSE2), so Tensor's own SIMD kernels run 4 lanes
 /// wide; the C variants are compiled for AVX2 + FMA and for AVX-512 and picked once, from what the

@@ -2,7 +2,7 @@
 //
 // SwiftPM compiles Swift for baseline x86-64 (SSE2, 4 float lanes) and the package allows no
 // `unsafeFlags`, so the transcendental kernels (GELU's erf, softmax's exp) are compute-bound in
-// Swift. This target compiles the same algorithms twice more, with
+// Swift. (Layer norm's normalise pass is here too, for its non-temporal stores.) This target compiles the same algorithms twice more, with
 // `__attribute__((target("avx2,fma")))` and `__attribute__((target("avx512f,avx512dq")))`, and
 // `grain_kernels_table` hands out the variant the CPU supports (checked once with
 // `__builtin_cpu_supports`, which also checks that the OS saves the wider registers). The portable
