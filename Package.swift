@@ -43,7 +43,10 @@ let package = Package(
         // libjpeg and libpng report errors by longjmp, which Swift cannot call: this small C target
         // wraps each codec call in setjmp and returns a status code and a message instead.
         .target(name: "CImageCodecs", dependencies: ["CJPEG", "CPNG"]),
-        .target(name: "Tensor", dependencies: ["COpenBLAS", "CLAPACKE"]),
+        // GELU and softmax kernels compiled for AVX2+FMA and AVX-512 through function target
+        // attributes (no global flags), picked at run time; Tensor's Swift SIMD code is the fallback.
+        .target(name: "CKernels"),
+        .target(name: "Tensor", dependencies: ["COpenBLAS", "CLAPACKE", "CKernels"]),
         .target(name: "Imaging", dependencies: ["Tensor", "CImageCodecs", "CJPEG", "CPNG"]),
         .target(name: "NN", dependencies: ["Tensor"]),
         .target(name: "Diffusion", dependencies: ["NN", "Tensor"]),

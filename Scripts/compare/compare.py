@@ -21,6 +21,8 @@ several times cheaper on machines where 4 KB page faults are slow (VMs in partic
 --target-cpu NAME builds Grain with -Xswiftc -target-cpu NAME (e.g. znver3: AVX2 and FMA) in its
 own build folder; the default build, like any SwiftPM build without flags, targets baseline
 x86-64 (SSE2), while PyTorch picks AVX2/AVX-512 kernels at run time.
+GRAIN_KERNELS=portable (or avx2) in the environment makes Grain use its Swift SIMD kernels (or
+the AVX2 ones) instead of the widest C kernels the CPU supports; the table's header names it.
 Grain's OpenBLAS reads OPENBLAS_NUM_THREADS (unset or 2 on a 2-core machine); the other
 OPENBLAS_* variables of the machine are left as they are.
 """
@@ -255,7 +257,8 @@ def main():
     print(f"{args.rounds} rounds × {args.repeats} repeats; best-of over all runs, median of the rounds' medians; "
           f"PyTorch {torch_version()} with 2 threads; "
           f"{'GLIBC_TUNABLES=' + child_environment(args)['GLIBC_TUNABLES'] if args.hugepages else 'default glibc malloc'}; "
-          f"Grain built for {args.target_cpu or 'baseline x86-64'}; load average (1 min) "
+          f"Grain built for {args.target_cpu or 'baseline x86-64'}"
+          f"{', GRAIN_KERNELS=' + os.environ['GRAIN_KERNELS'] if os.environ.get('GRAIN_KERNELS') else ''}; load average (1 min) "
           f"{load_before[0]:.1f} before, {load_after[0]:.1f} after on {os.cpu_count()} CPUs")
     print(table(records))
 

@@ -16,21 +16,16 @@ extension Tensor {
     /// Computed by a vectorised kernel, with relative error below 1e-6
     /// against the exact value everywhere it is a normal float (Φ of a negative argument comes
     /// from erfc directly, so the tail does not cancel to 0 as `½(1 + erf)` does in float); the
-    /// output is 0 below x ≈ −13.2, where it would be subnormal.
+    /// output is 0 below x ≈ −13.2, where it would be subnormal. On CPUs with AVX2 or AVX-512 the
+    /// same algorithm runs as a C kernel of that width (``Kernels/activeLevel``).
     /// ``referenceGelu()`` is the plain per-element formula.
     public func gelu() -> Tensor {
         let x = self
         let out = Tensor(uninitializedShape: shape)
-        let input = SendablePointer(storage.baseAddress), output = SendablePointer(out.storage.baseAddress)
-        Parallel.forRanges(count) { start, end in
-            Tensor.geluKernel(input.pointer + start, into: output.pointer + start, count: end - start)
-        }
+        Tensor.geluForward(storage.baseAddress, into: out.storage.baseAddress, count: count)
         return Tensor.record("gelu", out, inputs: [x]) { g in
             let derivative = Tensor(uninitializedShape: x.shape)
-            let input = SendablePointer(x.storage.baseAddress), output = SendablePointer(derivative.storage.baseAddress)
-            Parallel.forRanges(x.count) { start, end in
-                Tensor.geluDerivativeKernel(input.pointer + start, into: output.pointer + start, count: end - start)
-            }
+            Tensor.geluForward(x.storage.baseAddress, into: derivative.storage.baseAddress, count: x.count, derivative: true)
             return [g * derivative]
         }
     }
@@ -121,6 +116,31 @@ extension Tensor {
 typealias GeluVector = SIMD16<Float>
 
 extension Tensor {
+    /// `output[i] = gelu(input[i])` (or `gelu′(input[i])` when `derivative`) for `i < count`,
+    /// split across cores, by the C kernel of `level` when this CPU has it, otherwise by
+    /// ``geluKernel(_:into:count:)`` / ``geluDerivativeKernel(_:into:count:)``. The C kernels
+    /// stream the output around the caches when `streaming` (by default: from
+    /// ``Kernels/streamingFloats`` elements on).
+    static func geluForward(_ input: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>, count: Int,
+                            derivative: Bool = false, level: KernelLevel = Kernels.activeLevel, streaming: Bool? = nil) {
+        let source = SendablePointer(UnsafeMutablePointer(mutating: input)), destination = SendablePointer(output)
+        let table = level == Kernels.activeLevel ? Kernels.active : Kernels.table(level)
+        if let kernel = derivative ? table?.geluDerivative : table?.gelu {
+            let stream: Int32 = streaming ?? (count >= Kernels.streamingFloats) ? 1 : 0
+            Parallel.forRanges(count) { start, end in
+                kernel(source.pointer + start, destination.pointer + start, end - start, stream)
+            }
+        } else if derivative {
+            Parallel.forRanges(count) { start, end in
+                geluDerivativeKernel(source.pointer + start, into: destination.pointer + start, count: end - start)
+            }
+        } else {
+            Parallel.forRanges(count) { start, end in
+                geluKernel(source.pointer + start, into: destination.pointer + start, count: end - start)
+            }
+        }
+    }
+
     /// `output[i] = gelu(input[i])` for `i < count`, sixteen lanes at a time.
     static func geluKernel(_ input: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>, count: Int) {
         forEachLaneBlock(input, into: output, count: count) { x in x * normalCDF(x) }

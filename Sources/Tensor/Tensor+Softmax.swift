@@ -48,9 +48,20 @@ extension Tensor {
     /// The widest block of columns processed together when the softmax axis is not the last.
     private static let softmaxColumnBlock = 256
 
-    /// Forward kernel over `[outer, n, inner]`, normalising along `n`.
+    /// Forward kernel over `[outer, n, inner]`, normalising along `n`. Contiguous rows
+    /// (`inner == 1`) go to the C kernel of `level` when this CPU has it, which streams the output
+    /// around the caches when `streaming` (by default: from ``Kernels/streamingFloats`` elements on).
     static func softmaxForward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
-                               outer: Int, n: Int, inner: Int, logarithm: Bool) {
+                               outer: Int, n: Int, inner: Int, logarithm: Bool,
+                               level: KernelLevel = Kernels.activeLevel, streaming: Bool? = nil) {
+        if inner == 1, let kernel = (level == Kernels.activeLevel ? Kernels.active : Kernels.table(level))?.softmaxRows {
+            let source = SendablePointer(UnsafeMutablePointer(mutating: x)), destination = SendablePointer(y)
+            let stream: Int32 = streaming ?? (outer &* n >= Kernels.streamingFloats) ? 1 : 0
+            Parallel.forRanges(outer, minimumChunk: Swift.max(1, (1 << 13) / n)) { start, end in
+                kernel(source.pointer + start &* n, destination.pointer + start &* n, end &- start, n, logarithm ? 1 : 0, stream)
+            }
+            return
+        }
         if inner == 1 {
             Parallel.forRanges(outer, minimumChunk: Swift.max(1, (1 << 13) / n)) { start, end in
                 for row in start..<end {
@@ -206,9 +217,14 @@ extension Tensor {
 
     /// Writes `y[j] = exp(x[j] − shift)` for `count` contiguous floats (`x ≤ shift` expected, as
     /// after subtracting a maximum) and returns their sum. `x` and `y` may be the same buffer.
+    /// Runs the C kernel of `level` when this CPU has it (attention's scores, the cross-entropy
+    /// losses and the log-softmax backward come through here), otherwise the Swift SIMD loop.
     @discardableResult
     static func exponentiate(_ x: UnsafePointer<Float>, shift: Float, into y: UnsafeMutablePointer<Float>,
-                             _ count: Int) -> Float {
+                             _ count: Int, level: KernelLevel = Kernels.activeLevel) -> Float {
+        if let kernel = (level == Kernels.activeLevel ? Kernels.active : Kernels.table(level))?.exponentiate {
+            return kernel(x, shift, y, count)
+        }
         let shiftVector = SIMD16<Float>(repeating: shift)
         var acc = SIMD16<Float>()
         var j = 0
