@@ -23,9 +23,11 @@ RANDOM=7
 killed=0
 for attempt in $(seq 1 $((kills * 5))); do
   delay=$(echo "scale=3; $duration * $RANDOM / 32768 / 10" | bc)
-  build "$work/killed" & pid=$!
+  # `exec` so that $! is grain itself: killing a subshell would leave grain running on.
+  (exec "$grain" pretext build --photos "$photos" "$option" "$model" --crop-size "$crop" --out "$work/killed" 2>/dev/null) & pid=$!
   sleep "$delay"
   if kill -9 "$pid" 2>/dev/null; then killed=$((killed + 1)); echo "kill $killed after ${delay}s"; wait "$pid" 2>/dev/null || true
+    if pgrep -f -- "--out $work/killed" >/dev/null; then echo "a killed build is still running"; exit 1; fi
   else wait "$pid" 2>/dev/null || true; echo "attempt $attempt finished before its kill"; break; fi
   [ "$killed" -ge "$kills" ] && break
 done
