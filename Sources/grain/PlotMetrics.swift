@@ -24,7 +24,7 @@ struct PlotMetrics: ParsableCommand {
         }
         let xRange = epochs.count > 1 ? Plot.range(covering: epochs, padding: 0.02) : (epochs[0] - 1)...(epochs[0] + 1)
         func plot(_ title: String, _ yLabel: String, _ columns: [(name: String, column: String)], yRange: ClosedRange<Double>? = nil,
-                  extra: [Plot.Layer] = []) -> Plot {
+                  extra: [Plot.Layer] = [], legend: Plot.LegendPosition = .bottomLeft) -> Plot {
             let layers = columns.enumerated().flatMap { index, entry -> [Plot.Layer] in
                 let points = series(entry.column), color = PlotColor.palette[index % PlotColor.palette.count]
                 return [Plot.Layer(name: entry.name, color: color, mark: .line(points: points, dashed: false)),
@@ -34,7 +34,7 @@ struct PlotMetrics: ParsableCommand {
             var plot = Plot(title: title, xLabel: "epoch", yLabel: yLabel, xRange: xRange,
                             yRange: yRange ?? (values.isEmpty ? 0...1 : Plot.range(covering: values + [0])), layers: layers + extra,
                             width: 480, height: 360)
-            plot.legendPosition = .topRight
+            plot.legendPosition = legend
             return plot
         }
         let chance = 1 / Double(classes)
@@ -43,7 +43,7 @@ struct PlotMetrics: ParsableCommand {
             plot("Validation accuracy", "accuracy", [("all classes", "val_accuracy")], yRange: 0...1,
                  extra: [Plot.Layer(name: "chance (1/\(classes))", color: PlotColor.palette[7],
                                     mark: .line(points: [PlotPoint(x: xRange.lowerBound, y: chance), PlotPoint(x: xRange.upperBound, y: chance)],
-                                                dashed: true))]),
+                                                dashed: true))], legend: .topRight),
             plot("Validation regression error", "mean abs error", [("validation", "val_regression_error")]),
         ]
         // Side by side: each plot's own SVG nested at its offset.
