@@ -242,7 +242,12 @@ public final class ExtractorTrainer {
         }
     }
 
-    private func trainStep(_ batch: TrainingBatch) -> PretextLoss.Terms {
+    /// One optimisation step on `batch`: forward, the task's loss, backward, Adam update.
+    /// ``run(stopAfter:progress:)`` calls it for every batch; `grain benchmark-train` times it.
+    ///
+    /// - Returns: the batch's loss terms (before the update).
+    @discardableResult
+    public func trainStep(_ batch: TrainingBatch) -> PretextLoss.Terms {
         let (terms, _, _) = evaluate(batch)
         terms.total.backward()
         var parameters = model.trainableParameters()

@@ -38,7 +38,7 @@ public struct Shard: Sendable, Codable, Equatable, CustomStringConvertible {
 }
 
 /// Why building or merging a dataset failed.
-public enum PretextDatasetError: Error, CustomStringConvertible {
+public enum PretextDatasetError: Error, Equatable, CustomStringConvertible {
     /// A photo could not be read or decoded.
     case unreadablePhoto(path: String, reason: String)
     /// A photo is too small for the crop or for the denoiser.
@@ -110,16 +110,26 @@ public struct PretextDatasetBuilder<Codec: LatentCodec, Model: Denoiser> {
         public var built: Int
         /// Photos already complete and verified.
         public var skipped: Int
+        /// Photos left out because they cannot be read or decoded, or are smaller than the crop
+        /// (``PretextDatasetError/unreadablePhoto(path:reason:)`` or
+        /// ``PretextDatasetError/photoTooSmall(path:width:height:needed:)``), in build order.
+        public var unusable: [PretextDatasetError]
 
         /// Creates a report.
-        public init(photos: Int, built: Int, skipped: Int) {
+        public init(photos: Int, built: Int, skipped: Int, unusable: [PretextDatasetError] = []) {
             self.photos = photos
             self.built = built
             self.skipped = skipped
+            self.unusable = unusable
         }
     }
 
     /// Builds this shard's photos among `photos`, resuming where a previous run stopped.
+    ///
+    /// A photo that cannot be read or decoded, or is smaller than the crop, is left out of the
+    /// dataset and listed in the report's ``Report/unusable`` (one bad file in a folder of
+    /// thousands should not stop a long build); a file that cannot be read at all has no content
+    /// hash, so every shard lists it.
     ///
     /// - Parameters:
     ///   - photos: the photos of the whole job; this shard keeps those whose content hash falls in it.
@@ -128,24 +138,33 @@ public struct PretextDatasetBuilder<Codec: LatentCodec, Model: Denoiser> {
         try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
         AtomicFile.removeStrayTemporaryFiles(in: output)
         var mine: [(url: URL, data: Data, hash: String)] = []
+        var unusable: [PretextDatasetError] = []
         for url in photos {
             let data: Data
             do { data = try Data(contentsOf: url) } catch {
-                throw PretextDatasetError.unreadablePhoto(path: url.path, reason: error.localizedDescription)
+                unusable.append(.unreadablePhoto(path: url.path, reason: error.localizedDescription))
+                continue
             }
             let hash = SHA256.hexDigest(of: data)
             if shard.contains(contentHash: hash) && !mine.contains(where: { $0.hash == hash }) { mine.append((url, data, hash)) }
         }
         mine.sort { $0.hash < $1.hash }
-        var report = Report(photos: mine.count, built: 0, skipped: 0)
+        var report = Report(photos: mine.count, built: 0, skipped: 0, unusable: unusable)
         var records: [PretextRecord] = []
         for (done, photo) in mine.enumerated() {
             if let existing = verifiedRecords(hash: photo.hash) {
                 records += existing
                 report.skipped += 1
             } else {
-                records += try buildPhoto(photo.url, data: photo.data, hash: photo.hash)
-                report.built += 1
+                do {
+                    records += try buildPhoto(photo.url, data: photo.data, hash: photo.hash)
+                    report.built += 1
+                } catch let error as PretextDatasetError {
+                    switch error {
+                    case .unreadablePhoto, .photoTooSmall: report.unusable.append(error)
+                    default: throw error
+                    }
+                }
             }
             progress(done + 1, mine.count)
         }

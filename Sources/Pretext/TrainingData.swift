@@ -38,6 +38,15 @@ public struct TrainingBatch: @unchecked Sendable {
     public var labels: [Int]
     /// The `B` regression targets (0 where a sample has none).
     public var targets: [Float]
+
+    /// Creates a batch; `labels` and `targets` have one entry per image of `tokens`.
+    public init(tokens: Tensor, labels: [Int], targets: [Float]) {
+        precondition(tokens.rank == 5 && tokens.shape[0] == labels.count && labels.count == targets.count,
+                     "TrainingBatch: tokens \(tokens.shape) for \(labels.count) labels and \(targets.count) targets")
+        self.tokens = tokens
+        self.labels = labels
+        self.targets = targets
+    }
 }
 
 /// Why a training image could not be used.

@@ -130,36 +130,51 @@ extension Tensor {
     /// so several images can share one column matrix side by side.
     static func im2col(_ input: UnsafePointer<Float>, _ g: ConvolutionGeometry, rowStart: Int, rowEnd: Int,
                        into columns: UnsafeMutablePointer<Float>, leadingDimension: Int? = nil) {
+        let tileColumns = leadingDimension ?? (rowEnd - rowStart) &* g.outputWidth
+        let out = SendablePointer(columns)
+        Parallel.forRanges(g.patchSize, minimumChunk: Swift.max(1, (1 << 15) / Swift.max(tileColumns, 1))) { start, end in
+            im2colRows(input, g, rows: start..<end, rowStart: rowStart, rowEnd: rowEnd, leadingDimension: tileColumns, into: out.pointer)
+        }
+    }
+
+    /// ``im2col`` of a whole image on the calling thread (for callers that spread images over
+    /// the cores themselves).
+    static func im2colSerial(_ input: UnsafePointer<Float>, _ g: ConvolutionGeometry, into columns: UnsafeMutablePointer<Float>,
+                             leadingDimension: Int) {
+        im2colRows(input, g, rows: 0..<g.patchSize, rowStart: 0, rowEnd: g.outputHeight, leadingDimension: leadingDimension,
+                   into: columns)
+    }
+
+    /// Column-matrix rows `rows` (of ``im2col``) for output rows `rowStart..<rowEnd`.
+    @inline(__always)
+    static func im2colRows(_ input: UnsafePointer<Float>, _ g: ConvolutionGeometry, rows: Range<Int>, rowStart: Int, rowEnd: Int,
+                           leadingDimension tileColumns: Int, into columns: UnsafeMutablePointer<Float>) {
         let kH = g.kernelHeight, kW = g.kernelWidth, H = g.inputHeight, W = g.inputWidth, Wo = g.outputWidth
         let sY = g.strideY, sX = g.strideX, pY = g.paddingY, dY = g.dilationY
-        let tileColumns = leadingDimension ?? (rowEnd - rowStart) &* Wo
-        let rows = g.patchSize, kernelArea = kH &* kW, plane = g.inputPlane
-        let out = SendablePointer(columns)
-        Parallel.forRanges(rows, minimumChunk: Swift.max(1, (1 << 15) / Swift.max(tileColumns, 1))) { start, end in
-            for k in start..<end {
-                let c = k / kernelArea, r = k &- c &* kernelArea
-                let ky = r / kW, kx = r &- ky &* kW
-                let channel = input + c &* plane
-                let offsetX = kx &* g.dilationX &- g.paddingX
-                let (lo, hi) = ConvolutionGeometry.validRange(offset: offsetX, stride: sX, size: W, count: Wo)
-                var dst = out.pointer + k &* tileColumns
-                for oy in rowStart..<rowEnd {
-                    let iy = oy &* sY &- pY &+ ky &* dY
-                    if iy < 0 || iy >= H || lo >= hi {
-                        dst.update(repeating: 0, count: Wo)
+        let kernelArea = kH &* kW, plane = g.inputPlane
+        for k in rows {
+            let c = k / kernelArea, r = k &- c &* kernelArea
+            let ky = r / kW, kx = r &- ky &* kW
+            let channel = input + c &* plane
+            let offsetX = kx &* g.dilationX &- g.paddingX
+            let (lo, hi) = ConvolutionGeometry.validRange(offset: offsetX, stride: sX, size: W, count: Wo)
+            var dst = columns + k &* tileColumns
+            for oy in rowStart..<rowEnd {
+                let iy = oy &* sY &- pY &+ ky &* dY
+                if iy < 0 || iy >= H || lo >= hi {
+                    dst.update(repeating: 0, count: Wo)
+                } else {
+                    if lo > 0 { dst.update(repeating: 0, count: lo) }
+                    let row = channel + iy &* W
+                    if sX == 1 {
+                        (dst + lo).update(from: row + (lo &+ offsetX), count: hi &- lo)
                     } else {
-                        if lo > 0 { dst.update(repeating: 0, count: lo) }
-                        let row = channel + iy &* W
-                        if sX == 1 {
-                            (dst + lo).update(from: row + (lo &+ offsetX), count: hi &- lo)
-                        } else {
-                            var ox = lo, ix = lo &* sX &+ offsetX
-                            while ox < hi { dst[ox] = row[ix]; ox &+= 1; ix &+= sX }
-                        }
-                        if hi < Wo { (dst + hi).update(repeating: 0, count: Wo &- hi) }
+                        var ox = lo, ix = lo &* sX &+ offsetX
+                        while ox < hi { dst[ox] = row[ix]; ox &+= 1; ix &+= sX }
                     }
-                    dst += Wo
+                    if hi < Wo { (dst + hi).update(repeating: 0, count: Wo &- hi) }
                 }
+                dst += Wo
             }
         }
     }
@@ -168,31 +183,39 @@ extension Tensor {
     /// read from. `input` points at the group's first channel and accumulates.
     static func col2im(_ columns: UnsafePointer<Float>, _ g: ConvolutionGeometry, rowStart: Int, rowEnd: Int,
                        into input: UnsafeMutablePointer<Float>) {
-        let kH = g.kernelHeight, kW = g.kernelWidth, H = g.inputHeight, W = g.inputWidth, Wo = g.outputWidth
-        let sY = g.strideY, sX = g.strideX, pY = g.paddingY, dY = g.dilationY
-        let tileColumns = (rowEnd - rowStart) &* Wo
-        let kernelArea = kH &* kW, plane = g.inputPlane
+        let tileColumns = (rowEnd - rowStart) &* g.outputWidth
         let out = SendablePointer(input)
         // Split over channels: the kernel offsets of one channel all write into its plane.
-        let grain = Swift.max(1, (1 << 15) / Swift.max(tileColumns &* kernelArea, 1))
+        let grain = Swift.max(1, (1 << 15) / Swift.max(tileColumns &* g.kernelHeight &* g.kernelWidth, 1))
         Parallel.forRanges(g.groupInputChannels, minimumChunk: grain) { start, end in
             for c in start..<end {
-                let channel = out.pointer + c &* plane
-                for ky in 0..<kH {
-                    for kx in 0..<kW {
-                        let k = c &* kernelArea &+ ky &* kW &+ kx
-                        let offsetX = kx &* g.dilationX &- g.paddingX
-                        let (lo, hi) = ConvolutionGeometry.validRange(offset: offsetX, stride: sX, size: W, count: Wo)
-                        var src = columns + k &* tileColumns
-                        for oy in rowStart..<rowEnd {
-                            let iy = oy &* sY &- pY &+ ky &* dY
-                            if iy >= 0 && iy < H {
-                                let row = channel + iy &* W
-                                addScaled(1, src + lo, stride: 1, into: row + (lo &* sX &+ offsetX), stride: sX, count: hi &- lo)
-                            }
-                            src += Wo
-                        }
+                col2imChannel(columns, g, channel: c, rowStart: rowStart, rowEnd: rowEnd, leadingDimension: tileColumns, into: out.pointer)
+            }
+        }
+    }
+
+    /// ``col2im`` for one input channel `c`, on the calling thread: adds the column rows of `c`
+    /// (`leadingDimension` apart) onto its plane of `input`.
+    @inline(__always)
+    static func col2imChannel(_ columns: UnsafePointer<Float>, _ g: ConvolutionGeometry, channel c: Int, rowStart: Int, rowEnd: Int,
+                              leadingDimension: Int, into input: UnsafeMutablePointer<Float>) {
+        let kH = g.kernelHeight, kW = g.kernelWidth, H = g.inputHeight, W = g.inputWidth, Wo = g.outputWidth
+        let sY = g.strideY, sX = g.strideX, pY = g.paddingY, dY = g.dilationY
+        let kernelArea = kH &* kW
+        let channel = input + c &* g.inputPlane
+        for ky in 0..<kH {
+            for kx in 0..<kW {
+                let k = c &* kernelArea &+ ky &* kW &+ kx
+                let offsetX = kx &* g.dilationX &- g.paddingX
+                let (lo, hi) = ConvolutionGeometry.validRange(offset: offsetX, stride: sX, size: W, count: Wo)
+                var src = columns + k &* leadingDimension
+                for oy in rowStart..<rowEnd {
+                    let iy = oy &* sY &- pY &+ ky &* dY
+                    if iy >= 0 && iy < H {
+                        let row = channel + iy &* W
+                        addScaled(1, src + lo, stride: 1, into: row + (lo &* sX &+ offsetX), stride: sX, count: hi &- lo)
                     }
+                    src += Wo
                 }
             }
         }
@@ -376,6 +399,11 @@ extension Tensor {
             depthwiseInputGradient(outputGradient, weight: weight, g, into: inputGradient)
             return
         }
+        let imagesPerBlock = backwardImagesPerBlock(g)
+        if imagesPerBlock > 1 {
+            convolutionInputGradientBatched(outputGradient, weight: weight, g, imagesPerBlock: imagesPerBlock, into: inputGradient)
+            return
+        }
         let K = g.patchSize, Cg = g.groupInputChannels, Og = g.groupOutputChannels
         let inPlane = g.inputPlane, outPlane = g.outputPlane, Wo = g.outputWidth
         let tileRows = convolutionTileRows(g)
@@ -414,6 +442,11 @@ extension Tensor {
             depthwiseWeightGradient(input, outputGradient: outputGradient, g, into: weightGradient)
             return
         }
+        let imagesPerBlock = backwardImagesPerBlock(g)
+        if imagesPerBlock > 1 {
+            convolutionWeightGradientBatched(input, outputGradient: outputGradient, g, imagesPerBlock: imagesPerBlock, into: weightGradient)
+            return
+        }
         let K = g.patchSize, Cg = g.groupInputChannels, Og = g.groupOutputChannels
         let inPlane = g.inputPlane, outPlane = g.outputPlane, Wo = g.outputWidth
         let tileRows = convolutionTileRows(g)
@@ -441,6 +474,100 @@ extension Tensor {
                     rowStart = rowEnd
                 }
             }
+        }
+    }
+
+    // MARK: Backward for many small images
+
+    /// Images per block of the batched backward (``convolutionInputGradientBatched`` and
+    /// ``convolutionWeightGradientBatched``), or 1 when the per-image loops apply: only small
+    /// ungrouped images with a real column matrix, as the batched forward.
+    static func backwardImagesPerBlock(_ g: ConvolutionGeometry) -> Int {
+        guard !g.isPointwise && g.groups == 1 && g.batch > 1 && g.outputPlane < 4096 else { return 1 }
+        return Swift.min(g.batch, backwardColumnBudget / Swift.max(g.patchSize &* g.outputPlane, 1))
+    }
+
+    /// The floats of one block's column matrix in the batched backward: small enough that the
+    /// block's columns and output gradients stay in the cores' caches between the sgemm and
+    /// col2im (a 16 MB block was slower than one sgemm per image on the extractor's patches).
+    static let backwardColumnBudget = 1 << 18
+
+    /// Copies the output gradient of images `first..<first + count` from `[N, O, Ho·Wo]` into a
+    /// block `[O, count·Ho·Wo]` (images side by side, `width` apart per row), so one sgemm covers them.
+    static func gatherOutputGradient(_ outputGradient: UnsafePointer<Float>, _ g: ConvolutionGeometry, first: Int, count: Int,
+                                     width: Int, into block: UnsafeMutablePointer<Float>) {
+        let O = g.outputChannels, outPlane = g.outputPlane
+        let target = SendablePointer(block)
+        Parallel.forRanges(count &* O, minimumChunk: Swift.max(1, (1 << 15) / Swift.max(outPlane, 1))) { start, end in
+            for index in start..<end {
+                let b = index / O, o = index &- b &* O
+                let sourceOffset: Int = ((first &+ b) &* O &+ o) &* outPlane
+                let targetOffset: Int = o &* width &+ b &* outPlane
+                (target.pointer + targetOffset).update(from: outputGradient + sourceOffset, count: outPlane)
+            }
+        }
+    }
+
+    /// Input gradient for many small images (groups 1): per block, the output gradients side by
+    /// side `[O, B·Ho·Wo]`, one sgemm `Wᵀ · dY` into the block's column gradient `[K, B·Ho·Wo]`,
+    /// then ``col2im`` of every image and channel in one parallel pass. One sgemm per block instead
+    /// of one per image: the extractor's backward on 16×16 patches was dominated by BLAS's
+    /// per-call thread synchronisation. Overwrites `inputGradient`.
+    static func convolutionInputGradientBatched(_ outputGradient: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                                                _ g: ConvolutionGeometry, imagesPerBlock: Int,
+                                                into inputGradient: UnsafeMutablePointer<Float>) {
+        let K = g.patchSize, O = g.outputChannels, C = g.inputChannels, outPlane = g.outputPlane, inPlane = g.inputPlane
+        let width = imagesPerBlock &* outPlane
+        let columns = UnsafeMutablePointer<Float>.allocate(capacity: K &* width)
+        let block = UnsafeMutablePointer<Float>.allocate(capacity: O &* width)
+        defer { columns.deallocate(); block.deallocate() }
+        inputGradient.update(repeating: 0, count: g.batch &* C &* inPlane)
+        let source = SendablePointer(columns), destination = SendablePointer(inputGradient)
+        var first = 0
+        while first < g.batch {
+            let count = Swift.min(imagesPerBlock, g.batch &- first)
+            gatherOutputGradient(outputGradient, g, first: first, count: count, width: width, into: block)
+            // [O, K]ᵀ · [O, count·Ho·Wo] → [K, count·Ho·Wo]
+            gemm(weight, transposeA: true, block, transposeB: false, m: K, n: count &* outPlane, k: O,
+                 into: columns, lda: K, ldb: width, ldc: width)
+            let grain = Swift.max(1, (1 << 15) / Swift.max(outPlane &* g.kernelHeight &* g.kernelWidth, 1))
+            Parallel.forRanges(count &* C, minimumChunk: grain) { start, end in
+                for index in start..<end {
+                    let b = index / C, c = index &- b &* C
+                    col2imChannel(UnsafePointer(source.pointer + b &* outPlane), g, channel: c, rowStart: 0, rowEnd: g.outputHeight,
+                                  leadingDimension: width, into: destination.pointer + (first &+ b) &* C &* inPlane)
+                }
+            }
+            first &+= count
+        }
+    }
+
+    /// Weight gradient for many small images (groups 1): per block, the images' column matrices
+    /// side by side `[K, B·Ho·Wo]` and their output gradients `[O, B·Ho·Wo]`, one sgemm
+    /// `dY · colsᵀ` accumulated into `[O, K]`. Overwrites `weightGradient`.
+    static func convolutionWeightGradientBatched(_ input: UnsafePointer<Float>, outputGradient: UnsafePointer<Float>,
+                                                 _ g: ConvolutionGeometry, imagesPerBlock: Int,
+                                                 into weightGradient: UnsafeMutablePointer<Float>) {
+        let K = g.patchSize, O = g.outputChannels, C = g.inputChannels, outPlane = g.outputPlane, inPlane = g.inputPlane
+        let width = imagesPerBlock &* outPlane
+        let columns = UnsafeMutablePointer<Float>.allocate(capacity: K &* width)
+        let block = UnsafeMutablePointer<Float>.allocate(capacity: O &* width)
+        defer { columns.deallocate(); block.deallocate() }
+        let target = SendablePointer(columns)
+        var first = 0
+        while first < g.batch {
+            let count = Swift.min(imagesPerBlock, g.batch &- first)
+            gatherOutputGradient(outputGradient, g, first: first, count: count, width: width, into: block)
+            // Each image's im2col on one thread, images spread over the cores.
+            Parallel.forRanges(count, minimumChunk: Swift.max(1, (1 << 15) / Swift.max(K &* outPlane, 1))) { start, end in
+                for b in start..<end {
+                    im2colSerial(input + (first &+ b) &* C &* inPlane, g, into: target.pointer + b &* outPlane, leadingDimension: width)
+                }
+            }
+            // [O, count·Ho·Wo] · [K, count·Ho·Wo]ᵀ accumulated into [O, K]
+            gemm(block, transposeA: false, columns, transposeB: true, m: O, n: K, k: count &* outPlane,
+                 into: weightGradient, beta: first == 0 ? 0 : 1, lda: width, ldb: width, ldc: K)
+            first &+= count
         }
     }
 

@@ -79,18 +79,22 @@ struct EvaluateDenoiser: ParsableCommand {
         var generator = RandomGenerator(seed: seed)
         let images = (photos.batch(count: crops, size: cropSize, using: &generator) + 1) * 0.5
         let seeds = (0..<crops).map { seed &* 1000 &+ UInt64($0) }
-        func meanAbsoluteError(_ a: Tensor) -> Double {
-            zip(a.scalars, images.scalars).reduce(0.0) { $0 + Double(abs($1.0 - $1.1)) } / Double(images.count)
+        func meanAbsoluteError(_ a: Tensor, _ b: Tensor) -> Double {
+            zip(a.scalars, b.scalars).reduce(0.0) { $0 + Double(abs($1.0 - $1.1)) } / Double(b.count)
         }
-        let reconstruction = meanAbsoluteError(try pipeline.reconstruct(images))
-        print("| level | t start | MAE restored vs original | MAE restored − VAE-only |")
-        print("|---|---|---|---|")
-        print(String(format: "| VAE only | – | %.4f | – |", reconstruction))
+        // The VAE-only reconstruction isolates the denoiser: restoring level k can only move the
+        // image away from it by what the noise destroyed and the U-Net did not bring back.
+        let vaeOnly = try pipeline.reconstruct(images)
+        let reconstruction = meanAbsoluteError(vaeOnly, images)
+        print("| level | t start | MAE restored vs original | MAE restored − VAE-only | MAE restored vs VAE-only |")
+        print("|---|---|---|---|---|")
+        print(String(format: "| VAE only | – | %.4f | – | 0 |", reconstruction))
         for k in 1...9 {
             let level = try NoiseLevel(k)
             let restored = try pipeline.restore(images, level: level, seeds: seeds)
-            let error = meanAbsoluteError(restored)
-            print(String(format: "| %d | %d | %.4f | %+.4f |", k, level.timesteps(in: pipeline.scheduler).first ?? 0, error, error - reconstruction))
+            let error = meanAbsoluteError(restored, images)
+            print(String(format: "| %d | %d | %.4f | %+.4f | %.4f |", k, level.timesteps(in: pipeline.scheduler).first ?? 0, error,
+                         error - reconstruction, meanAbsoluteError(restored, vaeOnly)))
         }
         guard timingSize > 0 else { return }
         guard timingSize % pipeline.sizeMultiple == 0, timingSize <= photos.smallestSide else {

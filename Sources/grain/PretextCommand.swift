@@ -48,7 +48,9 @@ struct PretextCommand: ParsableCommand {
                 progress.total = total
                 progress.advance()
             }
-            printError("shard \(shard): \(report.photos) photos, \(report.built) built, \(report.skipped) already done")
+            for problem in report.unusable { printError("skipped \(problem)") }
+            printError("shard \(shard): \(report.photos) photos, \(report.built) built, \(report.skipped) already done"
+                       + (report.unusable.isEmpty ? "" : ", \(report.unusable.count) unusable (listed above)"))
         }
     }
 

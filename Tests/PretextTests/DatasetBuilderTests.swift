@@ -108,6 +108,57 @@ enum BuilderFixture {
         #expect(throws: PretextDatasetError.self) { try PretextDatasetBuilder<PixelSpace, SmallDenoiser>.merge(output: folder, shards: 2) }
     }
 
+    /// A file that is not an image, an image smaller than the crop and a path that cannot be
+    /// read are left out and listed; the other photos are built and merge as usual.
+    @Test func unusablePhotosAreSkippedAndListed() throws {
+        let folder = BuilderFixture.root.appendingPathComponent("unusable-\(UUID().uuidString)")
+        let bad = BuilderFixture.root.appendingPathComponent("bad-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder); try? FileManager.default.removeItem(at: bad) }
+        try FileManager.default.createDirectory(at: bad, withIntermediateDirectories: true)
+        let notAnImage = bad.appendingPathComponent("broken.png")
+        try Data("this is not a PNG".utf8).write(to: notAnImage)
+        let tiny = bad.appendingPathComponent("tiny.png")
+        try Image(width: 8, height: 8, channels: 3, repeating: 7).write(to: tiny, as: .png)
+        let missing = bad.appendingPathComponent("missing.png")
+        let report = try BuilderFixture.builder(output: folder).build(photos: try BuilderFixture.makePhotos() + [notAnImage, tiny, missing])
+        #expect(report.built == 4 && report.skipped == 0)
+        #expect(report.unusable.count == 3, "\(report.unusable)")
+        #expect(report.unusable.contains { if case .unreadablePhoto(let path, _) = $0 { path == missing.path } else { false } })
+        #expect(report.unusable.contains { if case .unreadablePhoto(let path, _) = $0 { path == notAnImage.path } else { false } })
+        #expect(report.unusable.contains { $0 == .photoTooSmall(path: tiny.path, width: 8, height: 8, needed: 16) })
+        for problem in report.unusable { print("[unusable] \(problem)") }
+        #expect(try PretextDatasetBuilder<PixelSpace, SmallDenoiser>.merge(output: folder, shards: 1).records.count == 44)
+    }
+
+    /// A damaged record file or image makes the rerun rebuild that photo (same bytes); a damaged
+    /// shard manifest makes the merge fail with the file and line.
+    @Test func damagedFilesAreRebuiltOrReported() throws {
+        let folder = BuilderFixture.root.appendingPathComponent("damaged-\(UUID().uuidString)")
+        let clean = BuilderFixture.root.appendingPathComponent("undamaged-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder); try? FileManager.default.removeItem(at: clean) }
+        let photos = try BuilderFixture.makePhotos()
+        _ = try BuilderFixture.builder(output: clean).build(photos: photos)
+        _ = try BuilderFixture.builder(output: folder).build(photos: photos)
+        let records = try FileManager.default.contentsOfDirectory(atPath: folder.appendingPathComponent("records").path).sorted()
+        try Data("{\"truncated\": ".utf8).write(to: folder.appendingPathComponent("records/\(records[0])"))
+        let image = try PretextManifest(contentsOf: folder.appendingPathComponent("records/\(records[1])")).records[3].path
+        try Data([0x89, 0x50, 0x4E]).write(to: folder.appendingPathComponent(image))
+        #expect(try BuilderFixture.builder(output: folder).build(photos: photos) == .init(photos: 4, built: 2, skipped: 2))
+        #expect(try BuilderFixture.contents(of: folder) == BuilderFixture.contents(of: clean), "the rebuilt photos differ")
+
+        let shardManifest = folder.appendingPathComponent("manifest-shard-0-of-1.jsonl")
+        var lines = try String(contentsOf: shardManifest, encoding: .utf8).split(separator: "\n").map(String.init)
+        lines[5] = String(lines[5].prefix(30))
+        try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: shardManifest)
+        #expect {
+            try PretextDatasetBuilder<PixelSpace, SmallDenoiser>.merge(output: folder, shards: 1)
+        } throws: { error in
+            print("[damaged manifest] \(error)")
+            guard case PretextManifestError.invalidLine(let path, let line, _) = error else { return false }
+            return path == shardManifest.path && line == 6
+        }
+    }
+
     /// SIGKILL at ten moments spread over the build (between temporary-file creation, writing,
     /// renaming, for images, record files and the manifest), each time resuming in the same
     /// folder; the result must equal an uninterrupted build byte for byte.

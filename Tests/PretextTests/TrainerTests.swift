@@ -89,4 +89,36 @@ import GrainTestSupport
             }
         }
     }
+
+    /// A damaged newest checkpoint (truncated, or not Grain's) stops the resume with an error
+    /// naming the file instead of training from an undefined state.
+    @Test func damagedCheckpointIsReported() throws {
+        let folder = try Self.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let samples = try Self.makeSamples(in: folder, count: 4, seed: 7)
+        let configuration = TrainingConfiguration(task: .realOrGenerated, learningRate: 1e-3, batchSize: 2, cropSize: 16,
+                                                  epochs: 1, checkpointInterval: 1, seed: 8)
+        let output = folder.appendingPathComponent("run")
+        func trainer() throws -> ExtractorTrainer {
+            try ExtractorTrainer(extractor: Self.extractor(seed: 9), configuration: configuration, training: samples, validation: [],
+                                 output: output)
+        }
+        try trainer().run(stopAfter: 1)
+        let checkpoint = try #require(try trainer().checkpoints().last).url
+        let bytes = try Data(contentsOf: checkpoint)
+        try bytes.prefix(bytes.count / 2).write(to: checkpoint)
+        #expect {
+            try trainer().run()
+        } throws: { error in
+            print("[truncated checkpoint] \(error)")
+            return "\(error)".contains(checkpoint.path)
+        }
+        try SafeTensors.write(["x": Tensor([1, 2])], metadata: ["format": "something-else"], to: checkpoint)
+        #expect {
+            try trainer().run()
+        } throws: { error in
+            print("[foreign checkpoint] \(error)")
+            return "\(error)".contains(checkpoint.path) && "\(error)".contains("not a Grain training checkpoint")
+        }
+    }
 }

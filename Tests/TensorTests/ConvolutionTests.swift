@@ -42,6 +42,9 @@ func dot(_ a: Tensor, _ b: Tensor) -> Double {
         Config(input: [1, 4, 7, 5], weight: [3, 4, 1, 1], stride: (2, 2)),
         Config(input: [1, 2, 6, 9], weight: [3, 2, 2, 5], stride: (2, 1), padding: (0, 2)),
         Config(input: [1, 1, 5, 5], weight: [2, 1, 5, 5], padding: (2, 2)),
+        // Batches of small ungrouped images take the batched backward (one sgemm per block).
+        Config(input: [3, 4, 9, 8], weight: [5, 4, 3, 3], stride: (2, 2), padding: (1, 1)),
+        Config(input: [4, 3, 8, 9], weight: [2, 3, 3, 2], padding: (2, 1), dilation: (2, 1), bias: false),
     ]
 
     func operands(_ c: Config, transposed: Bool = false) -> (Tensor, Tensor, Tensor?) {
@@ -93,6 +96,12 @@ func dot(_ a: Tensor, _ b: Tensor) -> Double {
         let naive = Tensor.referenceConv2d(x, weight: w, bias: b, padding: c.padding)
         expectClose(fast, naive, rtol: 1e-5, atol: 1e-5, "conv2d tiled")
         expectAdjointGradients(c, "conv2d tiled")
+    }
+
+    /// A batch whose column matrices exceed the backward's 256 Ki-float block budget together
+    /// (144 × 576 per image) runs the batched backward in blocks of 3 and 2 images.
+    @Test func batchedBackwardInSeveralBlocks() {
+        expectAdjointGradients(Config(input: [5, 16, 24, 24], weight: [3, 16, 3, 3], padding: (1, 1)), "conv2d batched blocks")
     }
 
     @Test func gradients() {
