@@ -93,27 +93,29 @@ extension Tensor {
         }
     }
 
-    /// `d0[t] = e[t] − e[t+1]`, `d1[t] = o[t] + e[t+1]`, `d2[t] = e[t+1] − o[t]`,
-    /// `d3[t] = o[t] − o[t+1]` for `t < count`: the x half of the input transform on the even
-    /// (`e`) and odd (`o`) columns of a row.
+    /// One Bᵀ = [[1, 0, −1, 0], [0, 1, 1, 0], [0, −1, 1, 0], [0, 1, 0, −1]] over `count` lanes:
+    /// `d0 = x0 − x2`, `d1 = x1 + x2`, `d2 = x2 − x1`, `d3 = x1 − x3`, element by element. Along y
+    /// the four inputs are four rows; along x they are the even and odd columns of a row and the
+    /// same two shifted by one (`e`, `o`, `e + 1`, `o + 1`).
     @inline(__always)
-    static func winogradColumnTransform(even e: UnsafePointer<Float>, odd o: UnsafePointer<Float>, count: Int,
-                                        _ d0: UnsafeMutablePointer<Float>, _ d1: UnsafeMutablePointer<Float>,
-                                        _ d2: UnsafeMutablePointer<Float>, _ d3: UnsafeMutablePointer<Float>) {
+    static func winogradInputTransform(_ x0: UnsafePointer<Float>, _ x1: UnsafePointer<Float>,
+                                       _ x2: UnsafePointer<Float>, _ x3: UnsafePointer<Float>, count: Int,
+                                       _ d0: UnsafeMutablePointer<Float>, _ d1: UnsafeMutablePointer<Float>,
+                                       _ d2: UnsafeMutablePointer<Float>, _ d3: UnsafeMutablePointer<Float>) {
         var t = 0
         while t &+ 16 <= count {
-            let e0 = load16(e, t), e1 = load16(e, t &+ 1), o0 = load16(o, t), o1 = load16(o, t &+ 1)
-            UnsafeMutableRawPointer(d0 + t).storeBytes(of: e0 - e1, as: SIMD16<Float>.self)
-            UnsafeMutableRawPointer(d1 + t).storeBytes(of: o0 + e1, as: SIMD16<Float>.self)
-            UnsafeMutableRawPointer(d2 + t).storeBytes(of: e1 - o0, as: SIMD16<Float>.self)
-            UnsafeMutableRawPointer(d3 + t).storeBytes(of: o0 - o1, as: SIMD16<Float>.self)
+            let a = load16(x0, t), b = load16(x1, t), c = load16(x2, t), d = load16(x3, t)
+            UnsafeMutableRawPointer(d0 + t).storeBytes(of: a - c, as: SIMD16<Float>.self)
+            UnsafeMutableRawPointer(d1 + t).storeBytes(of: b + c, as: SIMD16<Float>.self)
+            UnsafeMutableRawPointer(d2 + t).storeBytes(of: c - b, as: SIMD16<Float>.self)
+            UnsafeMutableRawPointer(d3 + t).storeBytes(of: b - d, as: SIMD16<Float>.self)
             t &+= 16
         }
         while t < count {
-            d0[t] = e[t] - e[t &+ 1]
-            d1[t] = o[t] + e[t &+ 1]
-            d2[t] = e[t &+ 1] - o[t]
-            d3[t] = o[t] - o[t &+ 1]
+            d0[t] = x0[t] - x2[t]
+            d1[t] = x1[t] + x2[t]
+            d2[t] = x2[t] - x1[t]
+            d3[t] = x1[t] - x3[t]
             t &+= 1
         }
     }
@@ -175,19 +177,7 @@ extension Tensor {
                                 let odd = half == 1
                                 let r0 = row(0, odd: odd), r1 = row(1, odd: odd), r2 = row(2, odd: odd), r3 = row(3, odd: odd)
                                 let a0 = row(4, odd: odd), a1 = row(5, odd: odd), a2 = row(6, odd: odd), a3 = row(7, odd: odd)
-                                var k = 0
-                                while k &+ 16 <= halfWidth {
-                                    let x0 = load16(r0, k), x1 = load16(r1, k), x2 = load16(r2, k), x3 = load16(r3, k)
-                                    UnsafeMutableRawPointer(a0 + k).storeBytes(of: x0 - x2, as: SIMD16<Float>.self)
-                                    UnsafeMutableRawPointer(a1 + k).storeBytes(of: x1 + x2, as: SIMD16<Float>.self)
-                                    UnsafeMutableRawPointer(a2 + k).storeBytes(of: x2 - x1, as: SIMD16<Float>.self)
-                                    UnsafeMutableRawPointer(a3 + k).storeBytes(of: x1 - x3, as: SIMD16<Float>.self)
-                                    k &+= 16
-                                }
-                                while k < halfWidth {
-                                    a0[k] = r0[k] - r2[k]; a1[k] = r1[k] + r2[k]; a2[k] = r2[k] - r1[k]; a3[k] = r1[k] - r3[k]
-                                    k &+= 1
-                                }
+                                winogradInputTransform(r0, r1, r2, r3, count: halfWidth, a0, a1, a2, a3)
                             }
                             // B along x into ξ = 4i + j.
                             let tileBase = (ty &- firstRow) &* tilesX
@@ -195,8 +185,8 @@ extension Tensor {
                                 let stride: Int = C &* tiles
                                 let first: Int = (4 &* i &* C &+ c) &* tiles &+ tileBase
                                 let d0 = v + first, d1 = d0 + stride, d2 = d1 + stride, d3 = d2 + stride
-                                winogradColumnTransform(even: row(4 &+ i, odd: false), odd: row(4 &+ i, odd: true),
-                                                        count: tilesX, d0, d1, d2, d3)
+                                let even = row(4 &+ i, odd: false), odd = row(4 &+ i, odd: true)
+                                winogradInputTransform(even, odd, even + 1, odd + 1, count: tilesX, d0, d1, d2, d3)
                             }
                         }
                     }

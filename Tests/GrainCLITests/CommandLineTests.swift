@@ -31,8 +31,14 @@ struct Run {
 
 /// Runs `grain` with `arguments`, standard output and error captured through files (no pipe can fill up).
 func grain(_ arguments: [String], in folder: URL) throws -> Run {
+    try runProcess(grainExecutable!, arguments, in: folder)
+}
+
+/// Runs `executable` with `arguments` and waits, standard output and error captured through
+/// files in `folder` (no pipe can fill up).
+func runProcess(_ executable: URL, _ arguments: [String], in folder: URL) throws -> Run {
     let process = Process()
-    process.executableURL = grainExecutable!
+    process.executableURL = executable
     process.arguments = arguments
     let outURL = folder.appendingPathComponent("stdout-\(UUID().uuidString)")
     let errURL = folder.appendingPathComponent("stderr-\(UUID().uuidString)")

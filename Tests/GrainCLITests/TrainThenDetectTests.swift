@@ -24,21 +24,8 @@ struct TrainThenDetectTests {
             try noisyImage(seed: UInt64(index), width: 80, height: 72).write(to: photos.appendingPathComponent("photo\(index).png"))
         }
         func run() throws -> Run {
-            let process = Process()
-            process.executableURL = trainThenDetectExecutable!
-            process.arguments = ["--quick", "--photos", photos.path, "--out", folder.appendingPathComponent("out").path]
-            let outURL = folder.appendingPathComponent("stdout"), errURL = folder.appendingPathComponent("stderr")
-            try Data().write(to: outURL)
-            try Data().write(to: errURL)
-            let out = try FileHandle(forWritingTo: outURL), err = try FileHandle(forWritingTo: errURL)
-            process.standardOutput = out
-            process.standardError = err
-            try process.run()
-            process.waitUntilExit()
-            try out.close()
-            try err.close()
-            return Run(status: process.terminationStatus, output: String(decoding: try Data(contentsOf: outURL), as: UTF8.self),
-                       errors: String(decoding: try Data(contentsOf: errURL), as: UTF8.self))
+            try runProcess(trainThenDetectExecutable!, ["--quick", "--photos", photos.path, "--out", folder.appendingPathComponent("out").path],
+                           in: folder)
         }
         let first = try run()
         #expect(first.status == 0, "\(first.errors)")
