@@ -104,7 +104,7 @@ struct Sizes: Codable, Equatable {
     /// The target false-positive rate of the calibrated threshold.
     var targetFalsePositiveRate: Double
 
-    /// The README's main run: 752 s of run time measured on the shared 2-core machine (load 7–17).
+    /// The README's main run: 174 s of run time on an idle 2-core machine (752 s at load 7–17).
     static let standard = Sizes(photoSide: 384, cropSize: 64, vaeSteps: 250, unetSteps: 400, denoiserBatch: 8, denoiserCrop: 32,
                                 pretextCrops: 128, pretextCrop: 32, extractorEpochs: 4, extractorBatch: 16, extractorCrop: 32,
                                 extractorLearningRate: 3e-4, fitCrops: 384, calibrationCrops: 128,
