@@ -470,28 +470,8 @@ extension Tensor {
     /// are accumulated around a shift (the first element) in `SIMD16<Float>`, and the block sums
     /// are added in `Double`, so the variance keeps its precision when the mean is large.
     static func rowMoments(_ p: UnsafePointer<Float>, _ count: Int) -> (mean: Double, variance: Double) {
-        let shift = p[0], shiftDouble = Double(p[0])
-        let shiftVector = SIMD16<Float>(repeating: shift)
-        var sum = 0.0, sumOfSquares = 0.0
-        var i = 0
-        while i < count {
-            let blockEnd = Swift.min(count, i &+ 512)
-            var s0 = SIMD16<Float>(), s1 = SIMD16<Float>(), q0 = SIMD16<Float>(), q1 = SIMD16<Float>()
-            while i &+ 32 <= blockEnd {
-                let a = load16(p, i) - shiftVector, b = load16(p, i &+ 16) - shiftVector
-                s0 += a; s1 += b
-                q0 += a * a; q1 += b * b
-                i &+= 32
-            }
-            sum += Double((s0 + s1).sum())
-            sumOfSquares += Double((q0 + q1).sum())
-            while i < blockEnd {
-                let d = Double(p[i]) - shiftDouble
-                sum += d
-                sumOfSquares += d * d
-                i &+= 1
-            }
-        }
+        let shiftDouble = Double(p[0])
+        let (sum, sumOfSquares) = shiftedSums(p, count, shift: p[0])
         let n = Double(count)
         let shiftedMean = sum / n
         return (shiftDouble + shiftedMean, Swift.max(sumOfSquares / n - shiftedMean * shiftedMean, 0))
