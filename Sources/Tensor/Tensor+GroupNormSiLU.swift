@@ -68,27 +68,4 @@ extension Tensor {
         }
         return out
     }
-
-    /// `eˣ` lane by lane (Cephes' `expf`: range reduction by ln 2 in two parts, a degree-5
-    /// polynomial, the exponent set directly; about one ulp). Arguments are clamped to
-    /// `[−87.3, 88.3]`, so the result is finite and positive. The nearest integer `n` comes from
-    /// adding 1.5·2²³ (whose float spacing is 1), which keeps every step a plain vector op.
-    @inline(__always)
-    static func exponential16(_ x: SIMD16<Float>) -> SIMD16<Float> {
-        let low = SIMD16<Float>(repeating: -87.3), high = SIMD16<Float>(repeating: 88.3)
-        let clamped = x.replacing(with: low, where: .!(x .>= low)).replacing(with: high, where: x .> high)  // NaN → low
-        let magic = SIMD16<Float>(repeating: 12_582_912)  // 1.5 · 2²³, bit pattern 0x4B40_0000
-        let shifted = clamped * 1.44269504088896341 + magic
-        let n = shifted - magic
-        let r = clamped - n * 0.693359375 + n * 2.12194440e-4
-        var p = SIMD16<Float>(repeating: 1.9875691500e-4)
-        p = p * r + 1.3981999507e-3
-        p = p * r + 8.3334519073e-3
-        p = p * r + 4.1665795894e-2
-        p = p * r + 1.6666665459e-1
-        p = p * r + 5.0000001201e-1
-        let e = p * (r * r) + r + 1
-        let integer = unsafeBitCast(shifted, to: SIMD16<Int32>.self) &- 0x4B40_0000
-        return e * unsafeBitCast((integer &+ 127) &<< 23, to: SIMD16<Float>.self)
-    }
 }

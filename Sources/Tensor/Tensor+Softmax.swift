@@ -252,38 +252,6 @@ extension Tensor {
         while i < count { let e = Foundation.exp(x[i] - shifts[i]); y[i] = e; sums[i] += e; i &+= 1 }
     }
 
-    /// `eˣ` for sixteen arguments `x ≤ 0`, by Cephes' `expf`: `x = k·ln 2 + r` with `|r| ≤ ln 2 / 2`,
-    /// `eʳ` by a degree-7 polynomial and `2ᵏ` built from exponent bits; within 2·10⁻⁷ relative of
-    /// `expf`. Arguments below `ln(FLT_MIN)` (including `-inf`) give 0, NaN stays NaN, positive
-    /// arguments are treated as 0. (Clamping uses `replace(with:where:)`: `pointwiseMin/Max`
-    /// are not vectorised and made this ten times slower.)
-    @inline(__always)
-    static func exponentialOfNonPositive(_ x: SIMD16<Float>) -> SIMD16<Float> {
-        typealias Vector = SIMD16<Float>
-        let lowest = Vector(repeating: -87.33654), zero = Vector()
-        var clamped = x
-        clamped.replace(with: lowest, where: x .< lowest)
-        clamped.replace(with: zero, where: x .> zero)
-        // Adding 1.5·2²³ rounds to the nearest integer k, held in the low mantissa bits.
-        let magic = Vector(repeating: 12_582_912)
-        let shifted = clamped * Vector(repeating: 1.442_695_04) + magic
-        let k = shifted - magic
-        let r = clamped - k * Vector(repeating: 0.693_359_375) + k * Vector(repeating: 2.121_944_40e-4)
-        var p = Vector(repeating: 1.987_569_150_0e-4)
-        p = p * r + Vector(repeating: 1.398_199_950_7e-3)
-        p = p * r + Vector(repeating: 8.333_451_907_3e-3)
-        p = p * r + Vector(repeating: 4.166_579_589_4e-2)
-        p = p * r + Vector(repeating: 1.666_666_545_9e-1)
-        p = p * r + Vector(repeating: 5.000_000_120_1e-1)
-        p = p * (r * r) + r + Vector(repeating: 1)
-        // 2ᵏ: the bits of `shifted` minus those of `magic` are k; add the exponent bias 127.
-        let bias = SIMD16<Int32>(repeating: Int32(bitPattern: Float(12_582_912).bitPattern) &- 127)
-        let exponent = unsafeBitCast(shifted, to: SIMD16<Int32>.self) &- bias
-        var result = p * unsafeBitCast(exponent &<< SIMD16<Int32>(repeating: 23), to: Vector.self)
-        result.replace(with: zero, where: x .< lowest)
-        return result
-    }
-
     /// ``softmax(alongAxis:)`` composed from `max`, `exp`, `sum` and division, the naive reference
     /// for tests.
     public static func referenceSoftmax(_ x: Tensor, alongAxis axis: Int = -1) -> Tensor {

@@ -104,10 +104,8 @@ public final class DownEncoderBlock2D: Module, Layer, @unchecked Sendable {
 
     /// Creates the block with zero weights.
     public init(inputChannels: Int, outputChannels: Int, layers: Int, groups: Int, epsilon: Float, addDownsample: Bool) {
-        resnets = (0..<layers).map { i in
-            ResnetBlock2D(inputChannels: i == 0 ? inputChannels : outputChannels, outputChannels: outputChannels,
-                          timeEmbeddingChannels: nil, groups: groups, epsilon: epsilon)
-        }
+        resnets = ResnetBlock2D.stack(layers: layers, inputChannels: inputChannels, outputChannels: outputChannels,
+                                      timeEmbeddingChannels: nil, groups: groups, epsilon: epsilon)
         downsampler = addDownsample ? Downsample2D(channels: outputChannels, padding: 0) : nil
         super.init()
     }
@@ -133,10 +131,8 @@ public final class UpDecoderBlock2D: Module, Layer, @unchecked Sendable {
 
     /// Creates the block with zero weights.
     public init(inputChannels: Int, outputChannels: Int, layers: Int, groups: Int, epsilon: Float, addUpsample: Bool) {
-        resnets = (0..<layers).map { i in
-            ResnetBlock2D(inputChannels: i == 0 ? inputChannels : outputChannels, outputChannels: outputChannels,
-                          timeEmbeddingChannels: nil, groups: groups, epsilon: epsilon)
-        }
+        resnets = ResnetBlock2D.stack(layers: layers, inputChannels: inputChannels, outputChannels: outputChannels,
+                                      timeEmbeddingChannels: nil, groups: groups, epsilon: epsilon)
         upsampler = addUpsample ? Upsample2D(channels: outputChannels) : nil
         super.init()
     }

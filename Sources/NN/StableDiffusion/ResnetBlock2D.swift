@@ -80,3 +80,16 @@ extension GroupNorm {
         Tensor.groupNormSiLU(x, groups: groups, weight: weight?.value, bias: bias?.value, epsilon: epsilon)
     }
 }
+
+extension ResnetBlock2D {
+    /// The `resnets` of diffusers' down blocks and of the VAE's encoder and decoder blocks:
+    /// `layers` blocks, the first `inputChannels → outputChannels`, the others
+    /// `outputChannels → outputChannels`.
+    static func stack(layers: Int, inputChannels: Int, outputChannels: Int, timeEmbeddingChannels: Int?,
+                      groups: Int, epsilon: Float) -> [ResnetBlock2D] {
+        (0..<layers).map { i in
+            ResnetBlock2D(inputChannels: i == 0 ? inputChannels : outputChannels, outputChannels: outputChannels,
+                          timeEmbeddingChannels: timeEmbeddingChannels, groups: groups, epsilon: epsilon)
+        }
+    }
+}

@@ -103,10 +103,8 @@ public final class CrossAttnDownBlock2D: Module, UNetDownBlock, @unchecked Senda
     public init(inputChannels: Int, outputChannels: Int, timeEmbeddingChannels: Int, layers: Int, heads: Int,
                 contextDimension: Int, groups: Int, epsilon: Float, addDownsample: Bool, downsamplePadding: Int = 1,
                 transformerDepth: Int = 1, useLinearProjection: Bool = false) {
-        resnets = (0..<layers).map { i in
-            ResnetBlock2D(inputChannels: i == 0 ? inputChannels : outputChannels, outputChannels: outputChannels,
-                          timeEmbeddingChannels: timeEmbeddingChannels, groups: groups, epsilon: epsilon)
-        }
+        resnets = ResnetBlock2D.stack(layers: layers, inputChannels: inputChannels, outputChannels: outputChannels,
+                                      timeEmbeddingChannels: timeEmbeddingChannels, groups: groups, epsilon: epsilon)
         attentions = (0..<layers).map { _ in
             Transformer2DModel(channels: outputChannels, heads: heads, headDimension: outputChannels / heads,
                                contextDimension: contextDimension, groups: groups, depth: transformerDepth,
@@ -150,10 +148,8 @@ public final class DownBlock2D: Module, UNetDownBlock, @unchecked Sendable {
     /// Creates the block with zero weights (parameters as ``CrossAttnDownBlock2D``).
     public init(inputChannels: Int, outputChannels: Int, timeEmbeddingChannels: Int, layers: Int, groups: Int,
                 epsilon: Float, addDownsample: Bool, downsamplePadding: Int = 1) {
-        resnets = (0..<layers).map { i in
-            ResnetBlock2D(inputChannels: i == 0 ? inputChannels : outputChannels, outputChannels: outputChannels,
-                          timeEmbeddingChannels: timeEmbeddingChannels, groups: groups, epsilon: epsilon)
-        }
+        resnets = ResnetBlock2D.stack(layers: layers, inputChannels: inputChannels, outputChannels: outputChannels,
+                                      timeEmbeddingChannels: timeEmbeddingChannels, groups: groups, epsilon: epsilon)
         downsampler = addDownsample ? Downsample2D(channels: outputChannels, padding: downsamplePadding) : nil
         super.init()
     }
