@@ -2,6 +2,7 @@ import ArgumentParser
 import Diffusion
 import Foundation
 import Imaging
+import NN
 import Tensor
 
 /// `grain denoiser`: train and evaluate a small latent diffusion denoiser.
@@ -38,15 +39,28 @@ struct TrainDenoiser: ParsableCommand {
     @Option(help: "Adam's learning rate (both phases).") var learningRate: Float = 1e-3
     @Option(help: "Checkpoint every this many steps.") var checkpointInterval = 100
     @Option(help: "Seeds weights, crops, noise and timesteps.") var seed: UInt64 = 0
+    @Option(help: "The VAE's architecture as a diffusers vae/config.json (default: Grain's small VAE, 4× downsampling).")
+    var vaeConfig: String?
+    @Option(help: "The U-Net's architecture as a diffusers unet/config.json (default: Grain's small U-Net); its in/out channels must match the VAE's latent channels.")
+    var unetConfig: String?
 
     func run() throws {
         guard cropSize > 0, cropSize % 8 == 0 else { throw ValidationError("--crop-size must be a positive multiple of 8") }
+        let vaeConfiguration = try vaeConfig.map { try AutoencoderKLConfiguration(contentsOf: URL(fileURLWithPath: $0)) } ?? .small
+        let unetConfiguration = try unetConfig.map { try UNet2DConditionConfiguration(contentsOf: URL(fileURLWithPath: $0)) }
+            ?? .small(latentChannels: vaeConfiguration.latentChannels)
+        guard unetConfiguration.inChannels == vaeConfiguration.latentChannels,
+              unetConfiguration.outChannels == vaeConfiguration.latentChannels else {
+            throw ValidationError("\(unetConfig ?? "the U-Net"): in_channels \(unetConfiguration.inChannels) and out_channels "
+                                  + "\(unetConfiguration.outChannels) must equal the VAE's latent_channels \(vaeConfiguration.latentChannels)")
+        }
         let crops = try loadPhotos(photos)
         func settings(_ steps: Int) -> DiffusionTrainingSettings {
             DiffusionTrainingSettings(steps: steps, batchSize: batchSize, cropSize: cropSize, learningRate: learningRate,
                                       checkpointInterval: checkpointInterval, seed: seed)
         }
-        let recipe = SmallDenoiserTraining(vaeSettings: settings(vaeSteps), unetSettings: settings(steps))
+        let recipe = SmallDenoiserTraining(vaeConfiguration: vaeConfiguration, unetConfiguration: unetConfiguration,
+                                           vaeSettings: settings(vaeSteps), unetSettings: settings(steps))
         var progress: [SmallDenoiserTraining.Phase: Progress] = [:]
         let start = Date()
         let (vae, _) = try recipe.run(crops: crops, output: URL(fileURLWithPath: out)) { phase, report in

@@ -210,3 +210,32 @@ struct BadInputTests {
         #expect(throws: StableDiffusionError.self) { try clip([[1, 2], [1]]) }
     }
 }
+
+/// Configurations read on their own (`grain denoiser train --vae-config/--unet-config`).
+@Suite struct ConfigurationFileTests {
+    @Test func aConfigurationFileReadsAsTheFolderReadsIt() throws {
+        let scratch = try ScratchFolder()
+        let folder = try DiffusersFolder(scratch.url)
+        #expect(try AutoencoderKLConfiguration(contentsOf: scratch.file("vae/config.json")) == folder.vaeConfiguration())
+        #expect(try UNet2DConditionConfiguration(contentsOf: scratch.file("unet/config.json")) == folder.unetConfiguration())
+        #expect(try CLIPTextConfiguration(contentsOf: scratch.file("text_encoder/config.json")) == folder.textEncoderConfiguration())
+    }
+
+    @Test func aMissingOrInconsistentConfigurationFileIsNamed() throws {
+        let scratch = try ScratchFolder()
+        let missing = scratch.file("nowhere/config.json")
+        #expect(throws: StableDiffusionError.missingFile(path: missing.path)) {
+            try AutoencoderKLConfiguration(contentsOf: missing)
+        }
+        // Decodes, but three block types for two channel counts cannot build a VAE.
+        try scratch.editJSON("vae/config.json") { $0["block_out_channels"] = [32, 64] }
+        let file = scratch.file("vae/config.json")
+        do {
+            _ = try AutoencoderKLConfiguration(contentsOf: file)
+            Issue.record("an inconsistent VAE configuration was accepted")
+        } catch StableDiffusionError.unsupportedConfiguration(let path, let key, _) {
+            #expect(path == file.path)
+            #expect(key == "down_block_types")
+        }
+    }
+}

@@ -83,26 +83,17 @@ public struct DiffusersFolder: Sendable {
 
     /// Reads and validates `unet/config.json`.
     public func unetConfiguration() throws -> UNet2DConditionConfiguration {
-        let file = try configurationURL(of: .unet)
-        let configuration = try ConfigurationFile.read(UNet2DConditionConfiguration.self, at: file)
-        try configuration.validate(source: file.path)
-        return configuration
+        try UNet2DConditionConfiguration(contentsOf: configurationURL(of: .unet))
     }
 
     /// Reads and validates `vae/config.json`.
     public func vaeConfiguration() throws -> AutoencoderKLConfiguration {
-        let file = try configurationURL(of: .vae)
-        let configuration = try ConfigurationFile.read(AutoencoderKLConfiguration.self, at: file)
-        try configuration.validate(source: file.path)
-        return configuration
+        try AutoencoderKLConfiguration(contentsOf: configurationURL(of: .vae))
     }
 
     /// Reads and validates `text_encoder/config.json`.
     public func textEncoderConfiguration() throws -> CLIPTextConfiguration {
-        let file = try configurationURL(of: .textEncoder)
-        let configuration = try ConfigurationFile.read(CLIPTextConfiguration.self, at: file)
-        try configuration.validate(source: file.path)
-        return configuration
+        try CLIPTextConfiguration(contentsOf: configurationURL(of: .textEncoder))
     }
 
     /// Loads the U-Net.
