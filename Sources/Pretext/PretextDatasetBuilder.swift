@@ -47,6 +47,8 @@ public enum PretextDatasetError: Error, Equatable, CustomStringConvertible {
     case restorationFailed(path: String, reason: String)
     /// A shard manifest is missing or a photo lacks some of its 11 images.
     case incomplete(folder: String, reason: String)
+    /// The folder holds a build made with other crop settings (or an unreadable record of them).
+    case incompatibleSettings(path: String, reason: String)
 
     /// A readable explanation naming the file.
     public var description: String {
@@ -55,6 +57,7 @@ public enum PretextDatasetError: Error, Equatable, CustomStringConvertible {
         case .photoTooSmall(let p, let w, let h, let n): "\(p): \(w)×\(h) is smaller than the \(n)-pixel crop the denoiser needs"
         case .restorationFailed(let p, let r): "\(p): restoration failed: \(r)"
         case .incomplete(let f, let r): "\(f): the dataset is incomplete: \(r)"
+        case .incompatibleSettings(let p, let r): "\(p): \(r)"
         }
     }
 }
@@ -76,7 +79,13 @@ public enum PretextDatasetError: Error, Equatable, CustomStringConvertible {
 /// - each shard writes `manifest-shard-I-of-N.jsonl`; ``merge(output:shards:)`` joins them into
 ///   `manifest.jsonl` and checks that every photo has its 11 images.
 ///
-/// Layout: `images/HH/HASH/CLASS.png`, `records/HASH.jsonl`, manifests at the top.
+/// With ``cropsPerPhoto`` > 1 every photo gives that many crops (``cropOrigins(width:height:cropSize:count:)``),
+/// each with its own 11 images and noise seeds; the crops of a photo share its `source`, so a
+/// validation split by source keeps them together.
+///
+/// Layout: `images/HH/HASH/CLASS.png` (or `images/HH/HASH/CROP/CLASS.png` with several crops per
+/// photo), `records/HASH.jsonl`, `build-settings.json` (the crop settings: a rerun with other
+/// settings is refused rather than mixed in), manifests at the top.
 public struct PretextDatasetBuilder<Codec: LatentCodec, Model: Denoiser> {
     /// The codec and denoiser that make classes 1–10.
     public var pipeline: RestorationPipeline<Codec, Model>
@@ -85,21 +94,97 @@ public struct PretextDatasetBuilder<Codec: LatentCodec, Model: Denoiser> {
     /// The side of the centre crop taken from each photo; `nil` takes the largest centred crop
     /// whose sides are multiples of the pipeline's size multiple.
     public var cropSize: Int?
+    /// How many crops of ``cropSize`` each photo gives (1: the centre crop).
+    public var cropsPerPhoto: Int
     /// Which photos this run builds.
     public var shard: Shard
     /// Called between file operations (tests use it to kill the process at chosen moments).
     public var event: (String) -> Void = { _ in }
 
     /// Creates a builder.
-    public init(pipeline: RestorationPipeline<Codec, Model>, output: URL, cropSize: Int? = nil, shard: Shard = .all) {
+    ///
+    /// - Parameters:
+    ///   - cropSize: the side of the crops, a multiple of the pipeline's size multiple; `nil`
+    ///     takes the largest centred crop.
+    ///   - cropsPerPhoto: crops per photo, spread over it on a grid; more than one needs a `cropSize`.
+    public init(pipeline: RestorationPipeline<Codec, Model>, output: URL, cropSize: Int? = nil, cropsPerPhoto: Int = 1,
+                shard: Shard = .all) {
         if let cropSize {
             precondition(cropSize > 0 && cropSize % pipeline.sizeMultiple == 0,
                          "PretextDatasetBuilder: crop size \(cropSize) is not a multiple of \(pipeline.sizeMultiple)")
         }
+        precondition(cropsPerPhoto >= 1 && (cropsPerPhoto == 1 || cropSize != nil),
+                     "PretextDatasetBuilder: \(cropsPerPhoto) crops per photo (need 1, or a crop size for more)")
         self.pipeline = pipeline
         self.output = output
         self.cropSize = cropSize
+        self.cropsPerPhoto = cropsPerPhoto
         self.shard = shard
+    }
+
+    /// Where `count` crops of side `cropSize` lie in a `width`×`height` photo: one crop is the
+    /// centre crop; more fill a grid of columns × rows = `count` whose shape is closest to the
+    /// photo's aspect ratio, spaced evenly from the top-left to the bottom-right corner, in
+    /// row-major order (crops overlap when the photo is too small to hold them apart). Depends
+    /// only on the four numbers.
+    public static func cropOrigins(width: Int, height: Int, cropSize: Int, count: Int) -> [CropOrigin] {
+        precondition(count >= 1 && cropSize <= width && cropSize <= height, "cropOrigins: \(count) crops of \(cropSize) in \(width)×\(height)")
+        guard count > 1 else { return [centredOrigin(width: width, height: height, cropWidth: cropSize, cropHeight: cropSize)] }
+        let aspect = log(Double(width) / Double(height))
+        let columns = (1...count).filter { count % $0 == 0 }
+            .min { abs(log(Double($0 * $0) / Double(count)) - aspect) < abs(log(Double($1 * $1) / Double(count)) - aspect) }!
+        let rows = count / columns
+        func position(_ index: Int, of cells: Int, span: Int) -> Int { cells == 1 ? span / 2 : span * index / (cells - 1) }
+        return (0..<count).map { crop in
+            CropOrigin(x: position(crop % columns, of: columns, span: width - cropSize),
+                       y: position(crop / columns, of: rows, span: height - cropSize))
+        }
+    }
+
+    /// The origin of ``Image/centerCropped(width:height:)``'s crop (halves rounded to even).
+    static func centredOrigin(width: Int, height: Int, cropWidth: Int, cropHeight: Int) -> CropOrigin {
+        CropOrigin(x: Int((Double(width - cropWidth) / 2).rounded(.toNearestOrEven)),
+                   y: Int((Double(height - cropHeight) / 2).rounded(.toNearestOrEven)))
+    }
+
+    /// The noise seed of crop `crop` of the photo with content hash `hash`: the first 16 hex
+    /// digits, plus a large odd stride per crop (crop 0 keeps the photo's seed).
+    static func seed(hash: String, crop: Int) -> UInt64 {
+        (UInt64(hash.prefix(16), radix: 16) ?? 0) &+ UInt64(crop) &* 0x9E37_79B9_7F4A_7C15
+    }
+
+    /// The crop settings a dataset folder was built with (`build-settings.json`).
+    struct BuildSettings: Codable, Equatable {
+        /// The crop side, `nil` for the largest centred crop.
+        var cropSize: Int?
+        /// Crops per photo.
+        var cropsPerPhoto: Int
+
+        enum CodingKeys: String, CodingKey {
+            case cropSize = "crop_size"
+            case cropsPerPhoto = "crops_per_photo"
+        }
+    }
+
+    /// Records this build's crop settings in the folder, or checks them against the recorded ones.
+    func checkSettings() throws {
+        let url = output.appendingPathComponent("build-settings.json")
+        let mine = BuildSettings(cropSize: cropSize, cropsPerPhoto: cropsPerPhoto)
+        if FileManager.default.fileExists(atPath: url.path) {
+            let recorded: BuildSettings
+            do { recorded = try JSONDecoder().decode(BuildSettings.self, from: Data(contentsOf: url)) } catch {
+                throw PretextDatasetError.incompatibleSettings(path: url.path, reason: "unreadable build settings: \(error)")
+            }
+            guard recorded == mine else {
+                func text(_ s: BuildSettings) -> String { "crop size \(s.cropSize.map(String.init) ?? "largest"), \(s.cropsPerPhoto) per photo" }
+                throw PretextDatasetError.incompatibleSettings(
+                    path: url.path, reason: "the folder was built with \(text(recorded)), this build asks for \(text(mine)); use another folder")
+            }
+        } else {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            try AtomicFile.write(try encoder.encode(mine), to: url, event: event)
+        }
     }
 
     /// What a build did.
@@ -137,6 +222,7 @@ public struct PretextDatasetBuilder<Codec: LatentCodec, Model: Denoiser> {
     public func build(photos: [URL], progress: (Int, Int) -> Void = { _, _ in }) throws -> Report {
         try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
         AtomicFile.removeStrayTemporaryFiles(in: output)
+        try checkSettings()
         var mine: [(url: URL, data: Data, hash: String)] = []
         var unusable: [PretextDatasetError] = []
         for url in photos {
@@ -168,7 +254,7 @@ public struct PretextDatasetBuilder<Codec: LatentCodec, Model: Denoiser> {
             }
             progress(done + 1, mine.count)
         }
-        let manifest = PretextManifest(records: records.sorted { ($0.source, $0.pretextClass) < ($1.source, $1.pretextClass) })
+        let manifest = PretextManifest(records: records.sorted(by: PretextRecord.manifestOrder))
         try AtomicFile.write(try manifest.encoded(), to: output.appendingPathComponent("manifest-shard-\(shard.index)-of-\(shard.count).jsonl"),
                              event: event)
         return report
@@ -179,7 +265,8 @@ public struct PretextDatasetBuilder<Codec: LatentCodec, Model: Denoiser> {
     func verifiedRecords(hash: String) -> [PretextRecord]? {
         let url = output.appendingPathComponent("records/\(hash).jsonl")
         guard FileManager.default.fileExists(atPath: url.path),
-              let manifest = try? PretextManifest(contentsOf: url), manifest.records.count == PretextClass.count else { return nil }
+              let manifest = try? PretextManifest(contentsOf: url),
+              manifest.records.count == PretextClass.count * cropsPerPhoto else { return nil }
         for record in manifest.records {
             guard let expected = record.sha256,
                   let actual = try? SHA256.hexDigest(ofFileAt: output.appendingPathComponent(record.path)),
@@ -188,7 +275,7 @@ public struct PretextDatasetBuilder<Codec: LatentCodec, Model: Denoiser> {
         return manifest.records
     }
 
-    /// Builds the 11 images of one photo and writes its record file last.
+    /// Builds the 11 images of each of a photo's crops and writes its record file last.
     func buildPhoto(_ url: URL, data: Data, hash: String) throws -> [PretextRecord] {
         let image: Image
         do { image = try Image(data: data, name: url.path) } catch {
@@ -200,29 +287,36 @@ public struct PretextDatasetBuilder<Codec: LatentCodec, Model: Denoiser> {
         guard width >= multiple, height >= multiple, image.width >= width, image.height >= height else {
             throw PretextDatasetError.photoTooSmall(path: url.path, width: image.width, height: image.height, needed: max(width, multiple))
         }
-        let original = image.centerCropped(width: width, height: height)
-        let seed = UInt64(hash.prefix(16), radix: 16) ?? 0
-        let x = Tensor(original).unsqueezed(at: 0)
-        var outputs: [(PretextClass, Image, Int?, Int?)] = [(.original, original, nil, nil)]
-        do {
-            let latents = try pipeline.encode(x)
-            outputs.append((.reconstruction, Image(pipeline.decode(latents).squeezed(at: [0])), nil, nil))
-            for level in NoiseLevel.all {
-                var steps = try pipeline.steps(restoring: latents, level: level, seeds: [seed &+ UInt64(level.value)])
-                let restored = Image(pipeline.decode(steps.finish()).squeezed(at: [0]))
-                outputs.append((.restoration(level: level.value), restored, level.value, level.startTimestep(in: pipeline.scheduler)))
-            }
-        } catch {
-            throw PretextDatasetError.restorationFailed(path: url.path, reason: "\(error)")
-        }
+        let several = cropsPerPhoto > 1
+        let origins = several ? Self.cropOrigins(width: image.width, height: image.height, cropSize: width, count: cropsPerPhoto)
+                              : [Self.centredOrigin(width: image.width, height: image.height, cropWidth: width, cropHeight: height)]
         var records: [PretextRecord] = []
-        for (pretextClass, picture, level, timestep) in outputs {
-            let relative = "images/\(hash.prefix(2))/\(hash)/\(pretextClass.rawValue).png"
-            let png = try picture.encoded(as: .png, name: relative)
-            try AtomicFile.write(png, to: output.appendingPathComponent(relative), event: event)
-            records.append(PretextRecord(path: relative, source: hash, pretextClass: pretextClass, level: level, timestep: timestep,
-                                         meanAbsoluteError: Self.meanAbsoluteError(picture, original),
-                                         seed: pretextClass == .original ? nil : seed, sha256: SHA256.hexDigest(of: png)))
+        for (crop, origin) in origins.enumerated() {
+            let original = image.cropped(x: origin.x, y: origin.y, width: width, height: height)
+            let seed = Self.seed(hash: hash, crop: crop)
+            let x = Tensor(original).unsqueezed(at: 0)
+            var outputs: [(PretextClass, Image, Int?, Int?)] = [(.original, original, nil, nil)]
+            do {
+                let latents = try pipeline.encode(x)
+                outputs.append((.reconstruction, Image(pipeline.decode(latents).squeezed(at: [0])), nil, nil))
+                for level in NoiseLevel.all {
+                    var steps = try pipeline.steps(restoring: latents, level: level, seeds: [seed &+ UInt64(level.value)])
+                    let restored = Image(pipeline.decode(steps.finish()).squeezed(at: [0]))
+                    outputs.append((.restoration(level: level.value), restored, level.value, level.startTimestep(in: pipeline.scheduler)))
+                }
+            } catch {
+                throw PretextDatasetError.restorationFailed(path: url.path, reason: "\(error)")
+            }
+            let folder = "images/\(hash.prefix(2))/\(hash)/" + (several ? "\(crop)/" : "")
+            for (pretextClass, picture, level, timestep) in outputs {
+                let relative = folder + "\(pretextClass.rawValue).png"
+                let png = try picture.encoded(as: .png, name: relative)
+                try AtomicFile.write(png, to: output.appendingPathComponent(relative), event: event)
+                records.append(PretextRecord(path: relative, source: hash, pretextClass: pretextClass, level: level, timestep: timestep,
+                                             meanAbsoluteError: Self.meanAbsoluteError(picture, original),
+                                             seed: pretextClass == .original ? nil : seed, sha256: SHA256.hexDigest(of: png),
+                                             crop: several ? crop : nil, cropOrigin: several ? origin : nil))
+            }
         }
         try AtomicFile.write(try PretextManifest(records: records).encoded(), to: output.appendingPathComponent("records/\(hash).jsonl"),
                              event: event)
@@ -240,7 +334,7 @@ public struct PretextDatasetBuilder<Codec: LatentCodec, Model: Denoiser> {
 
 extension PretextDatasetBuilder {
     /// Joins the shard manifests of `output` (all `count` of them must exist) into
-    /// `manifest.jsonl`, checking that every photo has exactly its 11 images.
+    /// `manifest.jsonl`, checking that every photo (every crop of it) has exactly its 11 images.
     @discardableResult
     public static func merge(output: URL, shards count: Int) throws -> PretextManifest {
         var records: [PretextRecord] = []
@@ -251,11 +345,12 @@ extension PretextDatasetBuilder {
             }
             records += try PretextManifest(contentsOf: url).records
         }
-        let bySource = Dictionary(grouping: records, by: \.source)
-        for (source, group) in bySource where Set(group.map(\.pretextClass)).count != PretextClass.count || group.count != PretextClass.count {
-            throw PretextDatasetError.incomplete(folder: output.path, reason: "photo \(source) has \(group.count) images, not \(PretextClass.count)")
+        let byCrop = Dictionary(grouping: records) { "\($0.source)" + ($0.crop.map { " crop \($0)" } ?? "") }
+        for (crop, group) in byCrop.sorted(by: { $0.key < $1.key })
+        where Set(group.map(\.pretextClass)).count != PretextClass.count || group.count != PretextClass.count {
+            throw PretextDatasetError.incomplete(folder: output.path, reason: "photo \(crop) has \(group.count) images, not \(PretextClass.count)")
         }
-        let manifest = PretextManifest(records: records.sorted { ($0.source, $0.pretextClass) < ($1.source, $1.pretextClass) })
+        let manifest = PretextManifest(records: records.sorted(by: PretextRecord.manifestOrder))
         try AtomicFile.write(try manifest.encoded(), to: output.appendingPathComponent("manifest.jsonl"))
         return manifest
     }

@@ -18,17 +18,25 @@ public struct PretextRecord: Sendable, Codable, Equatable, Hashable {
     public var seed: UInt64?
     /// SHA-256 of the image file, checked when a build resumes.
     public var sha256: String?
+    /// Which of the photo's crops this image derives from (0-based), absent when the dataset
+    /// takes one crop per photo.
+    public var crop: Int?
+    /// The crop's left and top edges in the photo, in pixels, absent when the dataset takes one
+    /// crop per photo (the centre crop).
+    public var cropOrigin: CropOrigin?
 
     /// JSON names as written in the manifest.
     enum CodingKeys: String, CodingKey {
-        case path, source, level, timestep, seed, sha256
+        case path, source, level, timestep, seed, sha256, crop
+        case cropOrigin = "crop_origin"
         case pretextClass = "class"
         case meanAbsoluteError = "mae"
     }
 
     /// Creates a record.
     public init(path: String, source: String, pretextClass: PretextClass, level: Int? = nil, timestep: Int? = nil,
-                meanAbsoluteError: Double, seed: UInt64? = nil, sha256: String? = nil) {
+                meanAbsoluteError: Double, seed: UInt64? = nil, sha256: String? = nil, crop: Int? = nil,
+                cropOrigin: CropOrigin? = nil) {
         self.path = path
         self.source = source
         self.pretextClass = pretextClass
@@ -37,6 +45,27 @@ public struct PretextRecord: Sendable, Codable, Equatable, Hashable {
         self.meanAbsoluteError = meanAbsoluteError
         self.seed = seed
         self.sha256 = sha256
+        self.crop = crop
+        self.cropOrigin = cropOrigin
+    }
+
+    /// The order of a manifest: by source photo, crop, then class.
+    static func manifestOrder(_ a: PretextRecord, _ b: PretextRecord) -> Bool {
+        (a.source, a.crop ?? 0, a.pretextClass) < (b.source, b.crop ?? 0, b.pretextClass)
+    }
+}
+
+/// Where a crop lies in its photo: the left (`x`) and top (`y`) edges in pixels.
+public struct CropOrigin: Sendable, Codable, Equatable, Hashable {
+    /// The left edge.
+    public var x: Int
+    /// The top edge.
+    public var y: Int
+
+    /// Creates an origin.
+    public init(x: Int, y: Int) {
+        self.x = x
+        self.y = y
     }
 }
 

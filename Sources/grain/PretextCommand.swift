@@ -28,6 +28,8 @@ struct PretextCommand: ParsableCommand {
         @Option(help: "The dataset folder.") var out: String
         @Option(help: "Side of the centre crop taken from each photo (a multiple of 64); default: the largest fitting crop.")
         var cropSize: Int?
+        @Option(help: "Crops of --crop-size per photo, spread over it on a grid (each with its own 11 images).")
+        var cropsPerPhoto = 1
         @Option(help: "This shard, as i/n (0-based).") var shard = "0/1"
 
         func run() throws {
@@ -41,7 +43,11 @@ struct PretextCommand: ParsableCommand {
             if let cropSize, cropSize % pipeline.sizeMultiple != 0 {
                 throw ValidationError("--crop-size \(cropSize) must be a multiple of \(pipeline.sizeMultiple)")
             }
-            let builder = PretextDatasetBuilder(pipeline: pipeline, output: URL(fileURLWithPath: out), cropSize: cropSize, shard: shard)
+            guard cropsPerPhoto >= 1, cropsPerPhoto == 1 || cropSize != nil else {
+                throw ValidationError("--crops-per-photo \(cropsPerPhoto): give a positive number, and a --crop-size for more than one")
+            }
+            let builder = PretextDatasetBuilder(pipeline: pipeline, output: URL(fileURLWithPath: out), cropSize: cropSize,
+                                                cropsPerPhoto: cropsPerPhoto, shard: shard)
             let files = try imageFiles(photos).map { URL(fileURLWithPath: $0) }
             var progress = Progress(total: 0, unit: "photos")
             let report = try builder.build(photos: files) { _, total in

@@ -42,9 +42,9 @@ enum BuilderFixture {
         return urls.sorted { $0.path < $1.path }
     }
 
-    static func builder(output: URL, shard: Shard = .all) -> PretextDatasetBuilder<PixelSpace, SmallDenoiser> {
+    static func builder(output: URL, cropsPerPhoto: Int = 1, shard: Shard = .all) -> PretextDatasetBuilder<PixelSpace, SmallDenoiser> {
         PretextDatasetBuilder(pipeline: RestorationPipeline(codec: PixelSpace(), denoiser: SmallDenoiser()), output: output,
-                              cropSize: 16, shard: shard)
+                              cropSize: 16, cropsPerPhoto: cropsPerPhoto, shard: shard)
     }
 
     /// Every regular file under `folder` (relative path → bytes).
@@ -168,7 +168,7 @@ enum BuilderFixture {
         try? FileManager.default.removeItem(at: killed)
         defer { try? FileManager.default.removeItem(at: killed); try? FileManager.default.removeItem(at: clean) }
         let photos = try BuilderFixture.makePhotos()
-        // 4 photos × (11 images + 1 record) + 1 manifest = 49 writes, 3 events each = 147 events.
+        // 1 settings file + 4 photos × (11 images + 1 record) + 1 manifest = 50 writes, 3 events each = 150 events.
         await #expect(processExitsWith: .signal(SIGKILL)) { try BuilderFixture.buildAndKill(at: 2) }
         await #expect(processExitsWith: .signal(SIGKILL)) { try BuilderFixture.buildAndKill(at: 17) }
         await #expect(processExitsWith: .signal(SIGKILL)) { try BuilderFixture.buildAndKill(at: 23) }
@@ -185,5 +185,83 @@ enum BuilderFixture {
         let a = try BuilderFixture.contents(of: killed), b = try BuilderFixture.contents(of: clean)
         #expect(a.keys.sorted() == b.keys.sorted(), "file sets differ: \(Set(a.keys).symmetricDifference(b.keys))")
         #expect(a == b, "a killed and resumed build differs from a clean one")
+    }
+
+    /// Three crops per photo: 11 images per crop, each original the photo's pixels at the
+    /// recorded origin, a seed per crop (crop 0 keeps the one-crop seed), and shards that merge
+    /// to the full run.
+    @Test func severalCropsPerPhotoGiveElevenImagesEach() throws {
+        let photos = try BuilderFixture.makePhotos()
+        let full = BuilderFixture.root.appendingPathComponent("crops-\(UUID().uuidString)")
+        let sharded = BuilderFixture.root.appendingPathComponent("crops-sharded-\(UUID().uuidString)")
+        let single = BuilderFixture.root.appendingPathComponent("crops-single-\(UUID().uuidString)")
+        defer { for url in [full, sharded, single] { try? FileManager.default.removeItem(at: url) } }
+        #expect(try BuilderFixture.builder(output: full, cropsPerPhoto: 3).build(photos: photos) == .init(photos: 4, built: 4, skipped: 0))
+        let manifest = try PretextDatasetBuilder<PixelSpace, SmallDenoiser>.merge(output: full, shards: 1)
+        #expect(manifest.records.count == 4 * 3 * 11)
+        let photoBySource = Dictionary(uniqueKeysWithValues: try photos.map { (try SHA256.hexDigest(ofFileAt: $0), try Image(contentsOf: $0)) })
+        for record in manifest.records where record.pretextClass == .original {
+            let origin = try #require(record.cropOrigin)
+            let photo = try #require(photoBySource[record.source])
+            let stored = try Image(contentsOf: full.appendingPathComponent(record.path))
+            #expect(stored == photo.cropped(x: origin.x, y: origin.y, width: 16, height: 16), "\(record.path)")
+        }
+        for (_, group) in Dictionary(grouping: manifest.records, by: \.source) {
+            #expect(Set(group.compactMap(\.crop)) == [0, 1, 2])
+            #expect(Set(group.compactMap(\.seed)).count == 3, "one seed per crop")
+        }
+        _ = try BuilderFixture.builder(output: single).build(photos: photos)
+        let singleSeeds = Set(try PretextManifest(contentsOf: single.appendingPathComponent("manifest-shard-0-of-1.jsonl")).records.compactMap(\.seed))
+        #expect(singleSeeds == Set(manifest.records.filter { $0.crop == 0 }.compactMap(\.seed)))
+        #expect(try BuilderFixture.builder(output: full, cropsPerPhoto: 3).build(photos: photos) == .init(photos: 4, built: 0, skipped: 4))
+        for index in 0..<2 {
+            _ = try BuilderFixture.builder(output: sharded, cropsPerPhoto: 3, shard: Shard(index: index, count: 2)).build(photos: photos)
+        }
+        try PretextDatasetBuilder<PixelSpace, SmallDenoiser>.merge(output: sharded, shards: 2)
+        let a = try BuilderFixture.contents(of: full).filter { !$0.key.hasPrefix("manifest-shard") }
+        let b = try BuilderFixture.contents(of: sharded).filter { !$0.key.hasPrefix("manifest-shard") }
+        #expect(a == b, "sharded multi-crop build differs from the full build")
+    }
+
+    @Test func cropOriginsSpreadOverThePhotoInsideItsBounds() {
+        typealias Builder = PretextDatasetBuilder<PixelSpace, SmallDenoiser>
+        #expect(Builder.cropOrigins(width: 41, height: 30, cropSize: 16, count: 1) == [CropOrigin(x: 12, y: 7)])
+        #expect(Builder.cropOrigins(width: 100, height: 100, cropSize: 20, count: 4)
+                == [CropOrigin(x: 0, y: 0), CropOrigin(x: 80, y: 0), CropOrigin(x: 0, y: 80), CropOrigin(x: 80, y: 80)])
+        // 16:10 with 16 crops: 4 × 4 is the closest grid shape (8 × 2 is too wide).
+        let wide = Builder.cropOrigins(width: 2560, height: 1600, cropSize: 64, count: 16)
+        #expect(wide.count == 16 && Set(wide).count == 16)
+        #expect(Set(wide.map(\.x)) == [0, 832, 1664, 2496] && Set(wide.map(\.y)) == [0, 512, 1024, 1536])
+        #expect(wide.first == CropOrigin(x: 0, y: 0) && wide.last == CropOrigin(x: 2496, y: 1536))
+        // With 8 crops the wide photo gets 4 columns and 2 rows, a tall one 2 and 4.
+        #expect(Set(Builder.cropOrigins(width: 2560, height: 1600, cropSize: 64, count: 8).map(\.x)).count == 4)
+        #expect(Set(Builder.cropOrigins(width: 1600, height: 2560, cropSize: 64, count: 8).map(\.y)).count == 4)
+        // A prime count is one row (or column), centred on the other axis.
+        let seven = Builder.cropOrigins(width: 70, height: 50, cropSize: 10, count: 7)
+        #expect(seven == (0..<7).map { CropOrigin(x: 10 * $0, y: 20) })
+    }
+
+    /// A rerun in the same folder with other crop settings is refused with the settings file
+    /// named, and so is an unreadable settings file.
+    @Test func aRerunWithOtherCropSettingsIsRefused() throws {
+        let folder = BuilderFixture.root.appendingPathComponent("settings-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let photos = try BuilderFixture.makePhotos()
+        _ = try BuilderFixture.builder(output: folder).build(photos: photos)
+        let settings = folder.appendingPathComponent("build-settings.json")
+        #expect {
+            try BuilderFixture.builder(output: folder, cropsPerPhoto: 2).build(photos: photos)
+        } throws: { error in
+            print("[other settings] \(error)")
+            guard case PretextDatasetError.incompatibleSettings(let path, let reason) = error else { return false }
+            return path == settings.path && reason.contains("1 per photo") && reason.contains("2 per photo")
+        }
+        try Data("{\"crop_size\": ".utf8).write(to: settings)
+        #expect {
+            try BuilderFixture.builder(output: folder).build(photos: photos)
+        } throws: { error in
+            guard case PretextDatasetError.incompatibleSettings(let path, let reason) = error else { return false }
+            return path == settings.path && reason.contains("unreadable")
+        }
     }
 }
