@@ -30,7 +30,7 @@ struct TrainingOptions: ParsableArguments {
         var progress = Progress(total: trainer.stepsPerEpoch * epochs, unit: "steps")
         var reported = false
         let metrics = try trainer.run(stopAfter: stopAfter) { p in
-            if !reported { progress.advance(by: p.step - 1); reported = true }
+            if !reported { progress.resume(from: p.step - 1); reported = true }
             progress.advance()
         }
         if trainer.step < trainer.stepsPerEpoch * epochs {
