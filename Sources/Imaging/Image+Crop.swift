@@ -30,8 +30,14 @@ extension Image {
     public func centerCropped(width: Int, height: Int) -> Image {
         precondition(width >= 1 && height >= 1 && width <= self.width && height <= self.height,
                      "Image.centerCropped: \(width)×\(height) does not fit in the \(self.width)×\(self.height) image")
-        let top = Int((Double(self.height - height) / 2).rounded(.toNearestOrEven))
-        let left = Int((Double(self.width - width) / 2).rounded(.toNearestOrEven))
-        return cropped(x: left, y: top, width: width, height: height)
+        let origin = Image.centerCropOrigin(imageWidth: self.width, imageHeight: self.height, cropWidth: width, cropHeight: height)
+        return cropped(x: origin.x, y: origin.y, width: width, height: height)
+    }
+
+    /// The left (`x`) and top (`y`) edges of ``centerCropped(width:height:)``'s region in an
+    /// `imageWidth × imageHeight` image.
+    public static func centerCropOrigin(imageWidth: Int, imageHeight: Int, cropWidth: Int, cropHeight: Int) -> (x: Int, y: Int) {
+        (x: Int((Double(imageWidth - cropWidth) / 2).rounded(.toNearestOrEven)),
+         y: Int((Double(imageHeight - cropHeight) / 2).rounded(.toNearestOrEven)))
     }
 }

@@ -129,7 +129,10 @@ public struct PretextDatasetBuilder<Codec: LatentCodec, Model: Denoiser> {
     /// only on the four numbers.
     public static func cropOrigins(width: Int, height: Int, cropSize: Int, count: Int) -> [CropOrigin] {
         precondition(count >= 1 && cropSize <= width && cropSize <= height, "cropOrigins: \(count) crops of \(cropSize) in \(width)×\(height)")
-        guard count > 1 else { return [centredOrigin(width: width, height: height, cropWidth: cropSize, cropHeight: cropSize)] }
+        guard count > 1 else {
+            let origin = Image.centerCropOrigin(imageWidth: width, imageHeight: height, cropWidth: cropSize, cropHeight: cropSize)
+            return [CropOrigin(x: origin.x, y: origin.y)]
+        }
         let aspect = log(Double(width) / Double(height))
         let columns = (1...count).filter { count % $0 == 0 }
             .min { abs(log(Double($0 * $0) / Double(count)) - aspect) < abs(log(Double($1 * $1) / Double(count)) - aspect) }!
@@ -139,12 +142,6 @@ public struct PretextDatasetBuilder<Codec: LatentCodec, Model: Denoiser> {
             CropOrigin(x: position(crop % columns, of: columns, span: width - cropSize),
                        y: position(crop / columns, of: rows, span: height - cropSize))
         }
-    }
-
-    /// The origin of ``Image/centerCropped(width:height:)``'s crop (halves rounded to even).
-    static func centredOrigin(width: Int, height: Int, cropWidth: Int, cropHeight: Int) -> CropOrigin {
-        CropOrigin(x: Int((Double(width - cropWidth) / 2).rounded(.toNearestOrEven)),
-                   y: Int((Double(height - cropHeight) / 2).rounded(.toNearestOrEven)))
     }
 
     /// The noise seed of crop `crop` of the photo with content hash `hash`: the first 16 hex
@@ -289,7 +286,8 @@ public struct PretextDatasetBuilder<Codec: LatentCodec, Model: Denoiser> {
         }
         let several = cropsPerPhoto > 1
         let origins = several ? Self.cropOrigins(width: image.width, height: image.height, cropSize: width, count: cropsPerPhoto)
-                              : [Self.centredOrigin(width: image.width, height: image.height, cropWidth: width, cropHeight: height)]
+                              : [Image.centerCropOrigin(imageWidth: image.width, imageHeight: image.height, cropWidth: width, cropHeight: height)]
+                                  .map { CropOrigin(x: $0.x, y: $0.y) }
         var records: [PretextRecord] = []
         for (crop, origin) in origins.enumerated() {
             let original = image.cropped(x: origin.x, y: origin.y, width: width, height: height)

@@ -2,8 +2,8 @@ import Foundation
 
 /// A configuration read from a diffusers or transformers `config.json` and checked before use.
 public protocol DiffusersConfigurationFile: Decodable {
-    /// Throws ``StableDiffusionError/invalidConfiguration(path:reason:)`` naming `source` when the
-    /// values cannot build a model.
+    /// Throws ``StableDiffusionError/unsupportedConfiguration(path:key:value:)`` naming `source`
+    /// and the first key whose value Grain cannot build.
     func validate(source: String) throws
 }
 
@@ -11,8 +11,9 @@ extension DiffusersConfigurationFile {
     /// Reads and validates the `config.json` at `url`, for example a model component's
     /// architecture written by hand or copied from a diffusers folder.
     ///
-    /// - Throws: ``StableDiffusionError/missingFile(path:)`` or
-    ///   ``StableDiffusionError/invalidConfiguration(path:reason:)``, naming the file.
+    /// - Throws: ``StableDiffusionError/missingFile(path:)``,
+    ///   ``StableDiffusionError/invalidConfiguration(path:reason:)`` (not JSON, or a value of the
+    ///   wrong type) or ``StableDiffusionError/unsupportedConfiguration(path:key:value:)``, naming the file.
     public init(contentsOf url: URL) throws {
         self = try ConfigurationFile.read(Self.self, at: url)
         try validate(source: url.path)
