@@ -104,9 +104,12 @@ public struct PretextDatasetBuilder<Codec: LatentCodec, Model: Denoiser> {
     /// Creates a builder.
     ///
     /// - Parameters:
+    ///   - pipeline: the codec and denoiser that make classes 1–10.
+    ///   - output: the dataset folder.
     ///   - cropSize: the side of the crops, a multiple of the pipeline's size multiple; `nil`
     ///     takes the largest centred crop.
     ///   - cropsPerPhoto: crops per photo, spread over it on a grid; more than one needs a `cropSize`.
+    ///   - shard: which photos this run builds.
     public init(pipeline: RestorationPipeline<Codec, Model>, output: URL, cropSize: Int? = nil, cropsPerPhoto: Int = 1,
                 shard: Shard = .all) {
         if let cropSize {
