@@ -70,6 +70,17 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
         self.checkpointInterval = checkpointInterval
         self.seed = seed
     }
+
+    /// The settings that decide every step's weights: all but the length of the run and the
+    /// checkpoint interval. Each epoch's sample order and crops derive from the seed and the
+    /// epoch alone, so a finished run resumed with more ``epochs`` (or another interval)
+    /// continues exactly as an uninterrupted longer run would.
+    var trajectory: TrainingConfiguration {
+        var copy = self
+        copy.epochs = 1
+        copy.checkpointInterval = 1
+        return copy
+    }
 }
 
 /// Metrics of one epoch (a row of `metrics.csv`).
@@ -127,7 +138,10 @@ public struct TrainingProgress: Sendable {
 /// one trains. Every ``TrainingConfiguration/checkpointInterval`` steps and at each epoch's end,
 /// `checkpoint-<step>.safetensors` (weights and optimizer state) is written atomically in the
 /// output folder, and `metrics.csv` is rewritten. ``run(stopAfter:progress:)`` resumes from the newest
-/// checkpoint there, so a killed run continues where it stopped and reaches the same weights.
+/// checkpoint there, so a killed run continues where it stopped and reaches the same weights. A
+/// run can also be lengthened: the same settings with more ``TrainingConfiguration/epochs``
+/// continue a finished run and reach the weights of an uninterrupted longer one (the number of
+/// epochs and the checkpoint interval are the only settings a resume may change).
 public final class ExtractorTrainer {
     /// The model being trained.
     public let model: ExtractorTrainingModel
@@ -324,7 +338,7 @@ public final class ExtractorTrainer {
             throw TrainingCheckpointError.invalid(path: newest.url.path, reason: "not a Grain training checkpoint")
         }
         let savedConfiguration = try file.metadata["configuration"].map { try JSONDecoder().decode(TrainingConfiguration.self, from: Data($0.utf8)) }
-        guard savedConfiguration == configuration else {
+        guard let savedConfiguration, savedConfiguration.trajectory == configuration.trajectory else {
             throw TrainingCheckpointError.invalid(path: newest.url.path, reason: "written with another configuration; use a new output folder")
         }
         try model.load(from: file, strict: true, ignoring: Set(file.keys.filter { $0.hasPrefix("optimizer.") }))

@@ -8,7 +8,7 @@ extension PretextLoss.Regression: ExpressibleByArgument {}
 
 /// Options shared by `train` and `finetune`.
 struct TrainingOptions: ParsableArguments {
-    @Option(help: "Output folder: checkpoints, metrics.csv and extractor.safetensors. A run resumes from the newest checkpoint there.")
+    @Option(help: "Output folder: checkpoints, metrics.csv and extractor.safetensors. A run resumes from the newest checkpoint there (also with a larger --epochs, to train longer).")
     var out: String
     @Option(help: "Learning rate (Adam, fixed).") var learningRate: Float = 1e-5
     @Option(help: "Images per step.") var batchSize = 8

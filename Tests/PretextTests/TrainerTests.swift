@@ -90,6 +90,33 @@ import GrainTestSupport
         }
     }
 
+    /// A finished 1-epoch run, rerun with 3 epochs (and another checkpoint interval), reaches the
+    /// weights of a straight 3-epoch run; another learning rate is still refused.
+    @Test func aFinishedRunExtendedWithMoreEpochsEqualsALongerRun() throws {
+        let folder = try Self.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let samples = try Self.makeSamples(in: folder, count: 8, seed: 7).enumerated().map { i, s in
+            TrainingSample(url: s.url, label: i % 11, target: Float(i) / 100, group: s.group)
+        }
+        func configuration(epochs: Int, interval: Int = 2, learningRate: Float = 1e-3) -> TrainingConfiguration {
+            TrainingConfiguration(task: .pretext(PretextLoss()), learningRate: learningRate, batchSize: 3, cropSize: 16,
+                                  epochs: epochs, checkpointInterval: interval, seed: 8)
+        }
+        func trainer(_ configuration: TrainingConfiguration, _ name: String) throws -> ExtractorTrainer {
+            try ExtractorTrainer(extractor: Self.extractor(seed: 9), configuration: configuration, training: samples,
+                                 validation: [], output: folder.appendingPathComponent(name))
+        }
+        let straight = try trainer(configuration(epochs: 3), "straight")
+        try straight.run()
+        try trainer(configuration(epochs: 1), "extended").run()
+        let extended = try trainer(configuration(epochs: 3, interval: 5), "extended")
+        let metrics = try extended.run()
+        #expect(extended.step == straight.step && metrics.count == 3)
+        let a = straight.model.stateDictionary(), b = extended.model.stateDictionary()
+        for (key, value) in a { #expect(value.scalars == b[key]!.scalars, "\(key) differs in the extended run") }
+        #expect(throws: TrainingCheckpointError.self) { try trainer(configuration(epochs: 4, learningRate: 1e-4), "extended").run() }
+    }
+
     /// A damaged newest checkpoint (truncated, or not Grain's) stops the resume with an error
     /// naming the file instead of training from an undefined state.
     @Test func damagedCheckpointIsReported() throws {
