@@ -30,8 +30,8 @@ struct TrainingOptions: ParsableArguments {
         var progress = Progress(total: trainer.stepsPerEpoch * epochs, unit: "steps")
         var reported = false
         let metrics = try trainer.run(stopAfter: stopAfter) { p in
-            if !reported { progress.resume(from: p.step - 1); reported = true }
-            progress.advance()
+            // The first report starts the clock (its step's time is unknown); later ones advance it.
+            if !reported { progress.resume(from: p.step); reported = true } else { progress.advance() }
         }
         if trainer.step < trainer.stepsPerEpoch * epochs {
             printError("\nstopped after \(trainer.step) of \(trainer.stepsPerEpoch * epochs) steps; run the same command with a larger --stop-after (or none) to resume")
