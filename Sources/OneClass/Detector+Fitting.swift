@@ -5,143 +5,105 @@ import Pretext
 import Tensor
 
 extension Detector {
-    /// Held-out calibration of the threshold (``CalibratedThreshold``).
-    public struct Calibration: Codable, Equatable, Sendable {
-        /// The fraction of the real images held out of the fit to calibrate the threshold on, in
-        /// (0, 1); `round(fraction · N)` images are chosen at random (seeded).
-        public var fraction: Double
-        /// The false-positive rate asked for on real photos (default 1 %). With several members
-        /// each is calibrated at `target / members`, so the joint rule's rate stays at most the
-        /// target on the calibration set (a union bound).
-        public var targetFalsePositiveRate: Double
-        /// The coverage of the reported Clopper–Pearson interval (default 0.95).
-        public var confidenceLevel: Double
-
-        /// Creates a calibration setting.
-        public init(fraction: Double, targetFalsePositiveRate: Double = 0.01, confidenceLevel: Double = 0.95) {
-            self.fraction = fraction
-            self.targetFalsePositiveRate = targetFalsePositiveRate
-            self.confidenceLevel = confidenceLevel
-        }
-    }
-
-    /// The settings of ``fit(realImages:weights:configuration:progress:)``.
-    public struct FitConfiguration: Codable, Equatable, Sendable {
-        /// The mixture settings (default: 6 components, full covariance, regularisation 1e-6,
-        /// k-means++ — the paper's; the rest scikit-learn's defaults).
-        public var mixture: GaussianMixture.Configuration
-        /// The authors' threshold rate: the fraction of training samples below the in-sample
-        /// threshold (default 0.0005). Used for the threshold unless ``calibration`` is set.
-        public var thresholdRate: Double
-        /// Held-out calibration of the threshold; `nil` uses the authors' in-sample rule.
-        public var calibration: Calibration?
-        /// Crops per training image (default: the whole image, once). Calibration images are
-        /// always scored whole, as images are at detection time.
-        public var crops: RandomCrops
-        /// How images become tokens (crop mode, patch cap); stored in the detector.
-        public var tokenizer: PatchTokenizer
-        /// Fixes every random choice: the calibration split, the crops and the mixture's
-        /// initialisation (default 42, as the authors' `random_state`).
-        public var seed: UInt64
-        /// The most pixels to decode per image (nil: no limit).
-        public var pixelLimit: Int?
-
-        /// Creates a configuration; the defaults are the paper's settings.
-        public init(componentCount: Int = 6, covarianceType: GaussianMixture.CovarianceType = .full,
-                    regularization: Double = 1e-6, thresholdRate: Double = 0.0005, calibration: Calibration? = nil,
-                    crops: RandomCrops = .wholeImage, tokenizer: PatchTokenizer = PatchTokenizer(), seed: UInt64 = 42,
-                    pixelLimit: Int? = Image.defaultPixelLimit) {
-            mixture = GaussianMixture.Configuration(componentCount: componentCount, covarianceType: covarianceType,
-                                                    regularization: regularization)
-            self.thresholdRate = thresholdRate
-            self.calibration = calibration
-            self.crops = crops
-            self.tokenizer = tokenizer
-            self.seed = seed
-            self.pixelLimit = pixelLimit
-        }
-    }
-
-    /// An image left out of a fit, and why.
-    public struct SkippedImage: Codable, Equatable, Sendable {
-        /// The file.
-        public var path: String
-        /// The error, as text.
-        public var reason: String
-    }
-
-    /// The joint rule's false-positive rate on the calibration images.
-    public struct JointCalibration: Codable, Equatable, Sendable {
-        /// The number of held-out real images scored.
-        public var calibrationCount: Int
-        /// How many of them the joint rule flags as generated.
-        public var falsePositiveCount: Int
-        /// `falsePositiveCount / calibrationCount`.
-        public var realisedFalsePositiveRate: Double
-        /// The Clopper–Pearson interval for the joint false-positive rate.
-        public var falsePositiveRateInterval: ClosedRange<Double>
-        /// The interval's coverage.
-        public var confidenceLevel: Double
-    }
-
-    /// How a detector was fitted: its settings, what it was fitted on, and the calibration.
-    public struct FitSummary: Codable, Equatable, Sendable {
-        /// The settings used.
-        public var configuration: FitConfiguration
-        /// The real images the mixtures were fitted on.
-        public var trainingImageCount: Int
-        /// The samples (images × crops) the mixtures were fitted on.
-        public var trainingSampleCount: Int
-        /// The held-out real images the thresholds were calibrated on (0 without calibration).
-        public var calibrationImageCount: Int
-        /// Images that could not be used (unreadable, over the pixel limit, non-finite feature).
+    /// The features a fit is made of, extracted once: every training sample's and every
+    /// calibration sample's feature for each member, with the photo each came from.
+    ///
+    /// ``Detector/fit(features:extractors:configuration:progress:)`` fits from them, so features
+    /// can be saved and refitted with other mixture or threshold settings in seconds.
+    public struct FitFeatures: Sendable {
+        /// `training[m]`: member `m`'s training features, row-major `[trainingSampleCount, 528]`.
+        public var training: [[Float]]
+        /// The photo (index into the fit's image list) of each training sample.
+        public var trainingGroups: [Int]
+        /// `calibration[m]`: member `m`'s calibration features, row-major `[calibration samples, 528]`.
+        public var calibration: [[Float]]
+        /// The photo of each calibration sample; a photo's samples are scored together, as one
+        /// image is at detection time.
+        public var calibrationGroups: [Int]
+        /// Images that could not be used.
         public var skipped: [SkippedImage]
-        /// The joint rule on the calibration images, when calibrated.
-        public var jointCalibration: JointCalibration?
-    }
 
-    /// What ``fit(realImages:weights:configuration:progress:)`` is doing, for progress reports.
-    public enum FitEvent: Sendable {
-        /// `completed` of `total` images have been decoded and their features extracted.
-        case extracted(completed: Int, total: Int)
-        /// EM is running for member `member` on `samples` features.
-        case fittingMixture(member: Int, samples: Int)
+        /// An empty set for `memberCount` members.
+        public init(memberCount: Int) {
+            training = Array(repeating: [], count: memberCount)
+            trainingGroups = []
+            calibration = Array(repeating: [], count: memberCount)
+            calibrationGroups = []
+            skipped = []
+        }
+
+        /// The features of a split: the training crops of the photos not held out and the
+        /// detection-time samples of those held out (`isCalibration[photo.index]`).
+        public init(photos: [PhotoFeatures], isCalibration: [Bool]) {
+            self.init(memberCount: photos.first?.crops.count ?? 0)
+            let d = LowLevelFeatureExtractor.featureDimension
+            for photo in photos {
+                let held = isCalibration[photo.index]
+                let rows = held ? photo.scored : photo.crops
+                for member in rows.indices {
+                    if held { calibration[member] += rows[member] } else { training[member] += rows[member] }
+                }
+                let count = (rows.first?.count ?? 0) / d
+                if held {
+                    calibrationGroups += Array(repeating: photo.index, count: count)
+                } else {
+                    trainingGroups += Array(repeating: photo.index, count: count)
+                }
+            }
+        }
+
+        /// The number of members.
+        public var memberCount: Int { training.count }
+        /// The number of training samples.
+        public var trainingSampleCount: Int { trainingGroups.count }
+        /// The number of distinct training photos.
+        public var trainingImageCount: Int { Set(trainingGroups).count }
+        /// The number of distinct calibration photos.
+        public var calibrationImageCount: Int { Set(calibrationGroups).count }
+
+        /// Member `member`'s training features as a matrix `[samples, 528]`.
+        public func trainingMatrix(member: Int) -> Matrix {
+            Matrix(rows: trainingSampleCount, columns: LowLevelFeatureExtractor.featureDimension,
+                   elements: training[member].map(Double.init))
+        }
+
+        /// Member `member`'s calibration features as a matrix `[samples, 528]`.
+        public func calibrationMatrix(member: Int) -> Matrix {
+            Matrix(rows: calibrationGroups.count, columns: LowLevelFeatureExtractor.featureDimension,
+                   elements: calibration[member].map(Double.init))
+        }
     }
 
     /// Fits a detector on real photographs: one member per weights file, each a mixture fitted
     /// to that extractor's features and a threshold.
     ///
-    /// 1. The files are split at random (seeded) into training images and, with
-    ///    ``FitConfiguration/calibration``, held-out calibration images.
-    /// 2. Decoding runs on a second thread ahead of the extractors. Each training image gives
-    ///    ``FitConfiguration/crops`` (K random crops, or the whole image), each crop one feature
-    ///    per member; each calibration image gives one feature of the whole image. Features are
-    ///    extracted once and kept in memory (528 doubles per sample and member).
-    /// 3. Each member's mixture is fitted by EM (``GaussianMixture``) on its training features.
-    /// 4. Thresholds: the authors' in-sample rule on the training log-likelihoods, or — with
-    ///    calibration — the ``CalibratedThreshold`` of the held-out log-likelihoods at
-    ///    `target / members` per member; the joint rule's realised rate and its Clopper–Pearson
-    ///    interval go in the ``FitSummary``.
+    /// 1. The photos are split at random (seeded) into training photos and, with
+    ///    ``FitConfiguration/calibration`` (on by default), held-out calibration photos.
+    /// 2. Features (``fitFeatures(realImages:extractors:configuration:progress:)``): each
+    ///    training photo gives ``FitConfiguration/crops``; each calibration photo is scored as at
+    ///    detection time.
+    /// 3. The mixture of each member: fixed, or chosen by photo-grouped cross-validation
+    ///    (``MixtureSelection``, the default), then fitted by EM on all training features.
+    /// 4. Thresholds: calibrated on the held-out photos for the target rate (split across
+    ///    members), with the realised rate, its exact interval and a warning when the
+    ///    calibration set is too small for the target; or the authors' in-sample rule.
     ///
     /// Images that cannot be read (or give a non-finite feature) are skipped and listed in
     /// ``FitSummary/skipped``; a fit never fails because of one bad file.
     ///
-    /// Randomness: from ``FitConfiguration/seed`` come independent streams for the split, for
-    /// each image's crops (by its index in `realImages`, so they do not depend on which other
-    /// files could be read) and for each member's mixture initialisation.
-    ///
     /// - Parameters:
     ///   - realImages: real photographs (JPEG or PNG).
     ///   - weights: one extractor weight file per member (the authors' `.pth` or `.safetensors`).
-    ///   - configuration: the settings (the paper's by default).
-    ///   - progress: called on the calling thread after each image and before each EM fit.
+    ///   - configuration: the settings (Grain's recommendation by default; ``FitConfiguration/paper``
+    ///     for the authors').
+    ///   - progress: called on the calling thread after each image and during the mixture fits.
     /// - Throws: ``DetectorError/weights(path:reason:)``, ``DetectorError/invalidConfiguration(_:)``,
     ///   ``DetectorError/notEnoughImages(_:)`` or ``DetectorError/mixture(member:_:)`` (for a
     ///   covariance that is not positive definite, raise the regularisation or use a diagonal
     ///   covariance).
     public static func fit(realImages: [URL], weights: [URL], configuration: FitConfiguration = FitConfiguration(),
                            progress: ((FitEvent) -> Void)? = nil) throws(DetectorError) -> Detector {
-        try validate(configuration, memberCount: weights.count)
+        try configuration.validate(memberCount: weights.count)
         var extractors: [(LowLevelFeatureExtractor, Provenance)] = []
         for url in weights {
             let extractor: LowLevelFeatureExtractor
@@ -163,31 +125,82 @@ extension Detector {
     public static func fit(realImages: [URL], extractors: [(LowLevelFeatureExtractor, Provenance)],
                            configuration: FitConfiguration = FitConfiguration(),
                            progress: ((FitEvent) -> Void)? = nil) throws(DetectorError) -> Detector {
-        try validate(configuration, memberCount: extractors.count)
-        let memberCount = extractors.count
-        let seed = configuration.seed
+        try configuration.validate(memberCount: extractors.count)
+        let features = try fitFeatures(realImages: realImages, extractors: extractors.map(\.0), configuration: configuration,
+                                       progress: progress)
+        return try fit(features: features, extractors: extractors, configuration: configuration, progress: progress)
+    }
 
-        // 1. The split.
-        var isCalibration = [Bool](repeating: false, count: realImages.count)
-        if let calibration = configuration.calibration {
-            let held = Int((Double(realImages.count) * calibration.fraction).rounded())
-            guard held >= 1, held < realImages.count else {
-                throw .notEnoughImages("calibrating on a fraction \(calibration.fraction) of \(realImages.count) images leaves \(held) for calibration and \(realImages.count - held) for fitting; both need at least one")
-            }
-            var order = Array(realImages.indices)
-            var splitGenerator = RandomGenerator(seed: derivedSeed(seed, stream: 1))
-            for i in stride(from: order.count - 1, to: 0, by: -1) {
-                order.swapAt(i, min(Int(splitGenerator.nextUnitDouble() * Double(i + 1)), i))
-            }
-            for index in order.prefix(held) { isCalibration[index] = true }
+    /// Which of `count` photos are held out for calibration (seeded): `round(fraction · count)`
+    /// of them, or none without calibration.
+    ///
+    /// - Throws: ``DetectorError/notEnoughImages(_:)`` when the split leaves either side empty.
+    public static func calibrationSplit(count: Int, configuration: FitConfiguration) throws(DetectorError) -> [Bool] {
+        var isCalibration = [Bool](repeating: false, count: count)
+        guard let calibration = configuration.calibration else { return isCalibration }
+        let held = Int((Double(count) * calibration.fraction).rounded())
+        guard held >= 1, held < count else {
+            throw .notEnoughImages("calibrating on a fraction \(calibration.fraction) of \(count) images leaves \(held) for calibration and \(count - held) for fitting; both need at least one")
         }
+        var order = Array(0..<count)
+        var splitGenerator = RandomGenerator(seed: derivedSeed(configuration.seed, stream: 1))
+        for i in stride(from: order.count - 1, to: 0, by: -1) {
+            order.swapAt(i, min(Int(splitGenerator.nextUnitDouble() * Double(i + 1)), i))
+        }
+        for index in order.prefix(held) { isCalibration[index] = true }
+        return isCalibration
+    }
 
-        // 2. Features, extracted once.
-        var training = [[Float]](repeating: [], count: memberCount)
-        var calibrationFeatures = [[Float]](repeating: [], count: memberCount)
-        var trainingImages = 0, trainingSamples = 0, calibrationImages = 0
+    /// Decodes the photos (on a second thread, ahead of the extractors), splits them and
+    /// extracts every training and calibration feature once.
+    ///
+    /// Randomness: the split from the seed's stream 1; each training image's crops from stream
+    /// `1000 + its index in realImages` (so they do not depend on which other files could be
+    /// read).
+    ///
+    /// - Throws: ``DetectorError/notEnoughImages(_:)`` for a split that leaves a side empty or
+    ///   when no training (or calibration) image could be used.
+    public static func fitFeatures(realImages: [URL], extractors: [LowLevelFeatureExtractor],
+                                   configuration: FitConfiguration,
+                                   progress: ((FitEvent) -> Void)? = nil) throws(DetectorError) -> FitFeatures {
+        let isCalibration = try calibrationSplit(count: realImages.count, configuration: configuration)
+        let (photos, skipped) = photoFeatures(realImages: realImages, extractors: extractors, configuration: configuration,
+                                              crops: { !isCalibration[$0] }, scored: { isCalibration[$0] }, progress: progress)
+        var features = FitFeatures(photos: photos, isCalibration: isCalibration)
+        features.skipped = skipped
+        guard features.trainingSampleCount > 0 else {
+            throw .notEnoughImages("none of the \(realImages.count - isCalibration.filter { $0 }.count) training images could be used (\(skipped.count) skipped)")
+        }
+        if configuration.calibration != nil && features.calibrationGroups.isEmpty {
+            throw .notEnoughImages("none of the calibration images could be used (\(skipped.count) skipped)")
+        }
+        return features
+    }
+
+    /// One photo's features, as a fit uses them: its training crops and its detection-time
+    /// samples (either may be absent when not asked for).
+    public struct PhotoFeatures: Sendable {
+        /// The photo's index in the list it was extracted from.
+        public var index: Int
+        /// `crops[m]`: member `m`'s features of the photo's training crops, row-major `[K, 528]`
+        /// (empty when not extracted).
+        public var crops: [[Float]]
+        /// `scored[m]`: member `m`'s features of the photo as detection scores it, row-major
+        /// `[samples, 528]` (empty when not extracted).
+        public var scored: [[Float]]
+    }
+
+    /// Extracts, for each photo, the features of its training crops (when `crops(index)`) and of
+    /// the photo as detection scores it (when `scored(index)`); the one extraction loop behind
+    /// every fit. Photos that cannot be decoded or give a non-finite feature are returned in
+    /// `skipped` and have no entry.
+    public static func photoFeatures(realImages: [URL], extractors: [LowLevelFeatureExtractor], configuration: FitConfiguration,
+                                     crops wantsCrops: @escaping (Int) -> Bool, scored wantsScored: @escaping (Int) -> Bool,
+                                     progress: ((FitEvent) -> Void)? = nil) -> (photos: [PhotoFeatures], skipped: [SkippedImage]) {
+        var photos: [PhotoFeatures] = []
         var skipped: [SkippedImage] = []
         let tokenizer = configuration.tokenizer, crops = configuration.crops, pixelLimit = configuration.pixelLimit
+        let seed = configuration.seed
         Prefetcher.run(count: realImages.count, lookahead: 2, prepare: { index in
             Result { () throws(DetectorError) -> Image in try decode(realImages[index], pixelLimit: pixelLimit) }
         }, consume: { index, decoded in
@@ -200,52 +213,79 @@ extension Detector {
                 skipped.append(SkippedImage(path: path, reason: error.description))
                 return
             }
-            let tokens: Tensor
-            if isCalibration[index] {
-                tokens = tokenizer.tokens(image)
-            } else {
+            func extract(_ tokens: Tensor) -> [[Float]]? {
+                let extracted = extractors.map { $0.features(tokens).scalars }
+                if let bad = extracted.firstIndex(where: { !$0.allSatisfy(\.isFinite) }) {
+                    skipped.append(SkippedImage(path: path, reason: DetectorError.nonFiniteFeature(path: path, member: bad).description))
+                    return nil
+                }
+                return extracted
+            }
+            var photo = PhotoFeatures(index: index, crops: Array(repeating: [], count: extractors.count),
+                                      scored: Array(repeating: [], count: extractors.count))
+            if wantsCrops(index) {
                 var cropGenerator = RandomGenerator(seed: derivedSeed(seed, stream: 1_000 &+ UInt64(index)))
-                tokens = Tensor.concatenate(crops.crops(of: image, using: &cropGenerator).map { tokenizer.tokens($0) }, axis: 0)
-            }
-            let features = extractors.map { $0.0.features(tokens) }
-            if let bad = features.firstIndex(where: { !$0.scalars.allSatisfy(\.isFinite) }) {
-                skipped.append(SkippedImage(path: path, reason: DetectorError.nonFiniteFeature(path: path, member: bad).description))
-                return
-            }
-            for member in 0..<memberCount {
-                if isCalibration[index] {
-                    calibrationFeatures[member] += features[member].scalars
-                } else {
-                    training[member] += features[member].scalars
+                // Crops of several sizes have different patch counts: one forward pass per crop.
+                for crop in crops.crops(of: image, using: &cropGenerator) {
+                    guard let extracted = extract(tokenizer.tokens(crop)) else { return }
+                    for member in extracted.indices { photo.crops[member] += extracted[member] }
                 }
             }
-            if isCalibration[index] {
-                calibrationImages += 1
-            } else {
-                trainingImages += 1
-                trainingSamples += tokens.shape[0]
+            if wantsScored(index) {
+                guard let extracted = extract(tokenizer.tokens(image)) else { return }
+                photo.scored = extracted
             }
+            photos.append(photo)
         })
-        guard trainingImages > 0 else {
-            throw .notEnoughImages("none of the \(realImages.count - (isCalibration.filter { $0 }.count)) training images could be used (\(skipped.count) skipped)")
-        }
-        if configuration.calibration != nil && calibrationImages == 0 {
-            throw .notEnoughImages("none of the calibration images could be used (\(skipped.count) skipped)")
-        }
+        return (photos, skipped)
+    }
 
-        // 3. Mixtures, 4. thresholds.
+    /// Fits a detector from features already extracted (by
+    /// ``fitFeatures(realImages:extractors:configuration:progress:)`` or read back from a file):
+    /// steps 3 and 4 of ``fit(realImages:weights:configuration:progress:)``. The same features
+    /// and configuration always give the same detector.
+    ///
+    /// - Throws: ``DetectorError/invalidConfiguration(_:)`` when the features do not match the
+    ///   extractors or the configuration, ``DetectorError/notEnoughImages(_:)`` for too few
+    ///   photos to cross-validate, ``DetectorError/mixture(member:_:)`` when EM fails.
+    public static func fit(features: FitFeatures, extractors: [(LowLevelFeatureExtractor, Provenance)],
+                           configuration: FitConfiguration,
+                           progress: ((FitEvent) -> Void)? = nil) throws(DetectorError) -> Detector {
+        try configuration.validate(memberCount: extractors.count)
         let d = LowLevelFeatureExtractor.featureDimension
+        guard features.memberCount == extractors.count,
+              features.training.allSatisfy({ $0.count == features.trainingSampleCount * d }),
+              features.calibration.allSatisfy({ $0.count == features.calibrationGroups.count * d }) else {
+            throw .invalidConfiguration("the features are for \(features.memberCount) members with inconsistent sizes; \(extractors.count) extractors were given")
+        }
+        guard features.trainingSampleCount > 0 else { throw .notEnoughImages("no training samples") }
+        if configuration.calibration != nil, features.calibrationGroups.isEmpty {
+            throw .notEnoughImages("calibration was asked for, but there are no calibration samples")
+        }
+        let memberCount = extractors.count
+        let calibrationImages = orderedDistinct(features.calibrationGroups)
         var members: [Member] = []
-        var calibrationScores = [[Double]](repeating: [], count: calibrationImages)
+        var selections: [MixtureSelection] = []
+        var warnings: [String] = []
+        var calibrationScores = [[Double]](repeating: [], count: calibrationImages.count)
         for (member, (extractor, provenance)) in extractors.enumerated() {
-            progress?(.fittingMixture(member: member, samples: trainingSamples))
-            let x = Matrix(rows: trainingSamples, columns: d, elements: training[member].map(Double.init))
-            training[member] = []
-            var generator = RandomGenerator(seed: derivedSeed(seed, stream: 2 &+ UInt64(member)))
+            let x = features.trainingMatrix(member: member)
+            var mixtureConfiguration = configuration.mixture
+            if case let .crossValidated(grid, folds) = configuration.mixtureChoice {
+                let selection = try MixtureSelection.select(
+                    samples: x, groups: features.trainingGroups, grid: grid, folds: folds, base: configuration.mixture,
+                    seed: derivedSeed(configuration.seed, stream: 3 &+ UInt64(member))) { completed, total in
+                        progress?(.selectingMixture(member: member, completed: completed, total: total))
+                    }
+                selections.append(selection)
+                mixtureConfiguration = selection.chosen.configuration(base: configuration.mixture)
+            }
+            progress?(.fittingMixture(member: member, samples: x.rows))
+            var generator = RandomGenerator(seed: derivedSeed(configuration.seed, stream: 2 &+ UInt64(member)))
             let mixture: GaussianMixture
             let trainingScores: [Double]
             do {
-                mixture = try GaussianMixture(fitting: x, configuration: configuration.mixture, using: &generator)
+                mixture = try GaussianMixture(fitting: x, configuration: mixtureConfiguration, using: &generator)
                 trainingScores = try mixture.scoreSamples(x)
             } catch {
                 throw .mixture(member: member, error)
@@ -253,15 +293,17 @@ extension Detector {
             let authorsThreshold = LikelihoodThreshold.authors(trainingLogLikelihoods: trainingScores,
                                                                rate: configuration.thresholdRate)
             var report = ThresholdReport(rule: .authors, rate: configuration.thresholdRate, authorsThreshold: authorsThreshold,
-                                         trainingSampleCount: trainingSamples)
+                                         trainingSampleCount: x.rows)
             var threshold = authorsThreshold
             if let calibration = configuration.calibration {
-                let held = Matrix(rows: calibrationImages, columns: d, elements: calibrationFeatures[member].map(Double.init))
-                let scores: [Double]
-                do { scores = try mixture.scoreSamples(held) } catch { throw .mixture(member: member, error) }
-                for (image, score) in scores.enumerated() { calibrationScores[image].append(score) }
+                let sampleScores: [Double]
+                do { sampleScores = try mixture.scoreSamples(features.calibrationMatrix(member: member)) } catch {
+                    throw .mixture(member: member, error)
+                }
+                let imageScores = aggregate(sampleScores, groups: features.calibrationGroups, order: calibrationImages)
+                for (image, score) in imageScores.enumerated() { calibrationScores[image].append(score) }
                 let calibrated = CalibratedThreshold(
-                    calibrationLogLikelihoods: scores,
+                    calibrationLogLikelihoods: imageScores,
                     targetFalsePositiveRate: calibration.targetFalsePositiveRate / Double(memberCount),
                     confidenceLevel: calibration.confidenceLevel)
                 report.rule = .calibrated
@@ -275,46 +317,54 @@ extension Detector {
         if let calibration = configuration.calibration {
             let rule = JointThreshold(thresholds: members.map(\.threshold))
             let flagged = calibrationScores.reduce(0) { $0 + (rule.isReal($1) ? 0 : 1) }
+            let interval = BinomialProportion.clopperPearsonInterval(
+                successes: flagged, trials: calibrationImages.count, confidenceLevel: calibration.confidenceLevel)
             joint = JointCalibration(
-                calibrationCount: calibrationImages, falsePositiveCount: flagged,
-                realisedFalsePositiveRate: Double(flagged) / Double(calibrationImages),
-                falsePositiveRateInterval: BinomialProportion.clopperPearsonInterval(
-                    successes: flagged, trials: calibrationImages, confidenceLevel: calibration.confidenceLevel),
-                confidenceLevel: calibration.confidenceLevel)
+                calibrationCount: calibrationImages.count, falsePositiveCount: flagged,
+                realisedFalsePositiveRate: Double(flagged) / Double(calibrationImages.count),
+                falsePositiveRateInterval: interval, confidenceLevel: calibration.confidenceLevel)
+            if let warning = calibrationWarning(calibration, imageCount: calibrationImages.count, interval: interval) {
+                warnings.append(warning)
+            }
+        } else {
+            warnings.append("the threshold is the authors' in-sample rule (rate \(configuration.thresholdRate) of the training samples): it is not a false-positive rate on new photos, which is usually far higher; calibrate on held-out photos for a stated rate")
         }
-        let summary = FitSummary(configuration: configuration, trainingImageCount: trainingImages,
-                                 trainingSampleCount: trainingSamples, calibrationImageCount: calibrationImages,
-                                 skipped: skipped, jointCalibration: joint)
+        let summary = FitSummary(configuration: configuration, trainingImageCount: features.trainingImageCount,
+                                 trainingSampleCount: features.trainingSampleCount,
+                                 calibrationImageCount: calibrationImages.count, skipped: features.skipped,
+                                 jointCalibration: joint, mixtureSelections: selections, warnings: warnings)
         return Detector(members: members, tokenizer: configuration.tokenizer, fitSummary: summary)
     }
 
-    /// Throws for settings out of range.
-    private static func validate(_ configuration: FitConfiguration, memberCount: Int) throws(DetectorError) {
-        guard memberCount >= 1 else { throw .invalidConfiguration("at least one extractor (weights file) is needed") }
-        let rate = configuration.thresholdRate
-        guard rate >= 0 && rate < 1 else { throw .invalidConfiguration("threshold rate \(rate), expected 0 ≤ rate < 1") }
-        if let calibration = configuration.calibration {
-            guard calibration.fraction > 0 && calibration.fraction < 1 else {
-                throw .invalidConfiguration("calibration fraction \(calibration.fraction), expected 0 < fraction < 1")
-            }
-            let target = calibration.targetFalsePositiveRate
-            guard target >= 0 && target < 1 else {
-                throw .invalidConfiguration("target false-positive rate \(target), expected 0 ≤ rate < 1")
-            }
-            guard calibration.confidenceLevel > 0 && calibration.confidenceLevel < 1 else {
-                throw .invalidConfiguration("confidence level \(calibration.confidenceLevel), expected 0 < level < 1")
-            }
+    /// The warning stored when the calibration set cannot support the target rate: the upper
+    /// bound of the realised rate's exact interval is above twice the target (nil otherwise).
+    static func calibrationWarning(_ calibration: Calibration, imageCount: Int, interval: ClosedRange<Double>) -> String? {
+        let target = calibration.targetFalsePositiveRate
+        guard interval.upperBound > 2 * target else { return nil }
+        let needed = calibration.minimumSupportingCount.map { "about \($0)" } ?? "far more"
+        return String(format: "the calibration set (%d photos) cannot support the %.3g target false-positive rate: the %.0f%% interval of the realised rate reaches %.3f, more than twice the target; hold out %@ photos (more photos, or a larger calibration fraction) for a rate you can state",
+                      imageCount, target, 100 * calibration.confidenceLevel, interval.upperBound, needed)
+    }
+
+    /// The mean of each group's scores, groups in `order`.
+    static func aggregate(_ scores: [Double], groups: [Int], order: [Int]) -> [Double] {
+        var sums: [Int: (Double, Int)] = [:]
+        for (score, group) in zip(scores, groups) {
+            let (sum, count) = sums[group] ?? (0, 0)
+            sums[group] = (sum + score, count + 1)
         }
-        do {
-            try GaussianMixture.validate(configuration.mixture)
-        } catch {
-            throw .invalidConfiguration(error.description)
-        }
+        return order.map { let (sum, count) = sums[$0]!; return sum / Double(count) }
+    }
+
+    /// The distinct values of `values` in order of first appearance.
+    static func orderedDistinct(_ values: [Int]) -> [Int] {
+        var seen = Set<Int>()
+        return values.filter { seen.insert($0).inserted }
     }
 
     /// An independent seed for random stream `stream` of a fit seeded with `seed` (SplitMix64
     /// finalisation of their combination).
-    static func derivedSeed(_ seed: UInt64, stream: UInt64) -> UInt64 {
+    package static func derivedSeed(_ seed: UInt64, stream: UInt64) -> UInt64 {
         var z = seed ^ (stream &* 0x9E37_79B9_7F4A_7C15)
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB

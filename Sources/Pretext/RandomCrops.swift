@@ -18,11 +18,19 @@ import Tensor
 /// var generator = RandomGenerator(seed: 7)
 /// let crops = RandomCrops(count: 4, size: 256).crops(of: photo, using: &generator)  // 4 × [256×256]
 /// ```
+///
+/// With a side range (``minimumSize`` < ``size``) each crop's side is first drawn uniformly
+/// among the multiples of 16 from ``minimumSize`` to `min(size, ⌊min(W, H)/16⌋·16)` (one draw
+/// `⌊u·n⌋`), then its position: crops of several sizes cover the patch counts of the images a
+/// detector will see. With one side (the default) no side is drawn, so the crops equal those of
+/// earlier versions for the same seed.
 public struct RandomCrops: Sendable, Codable, Equatable {
     /// The number of crops per image `K`; 0 means the whole image, once.
     public var count: Int
-    /// The side of a square crop in pixels.
+    /// The side of a square crop in pixels (the largest side, with a range).
     public var size: Int
+    /// The smallest side of a crop; equal to ``size`` for crops of one size.
+    public var minimumSize: Int
 
     /// Creates the augmentation.
     ///
@@ -32,6 +40,49 @@ public struct RandomCrops: Sendable, Codable, Equatable {
         precondition(size >= PatchTokenizer.patchSize, "RandomCrops: size must be ≥ 16, got \(size)")
         self.count = count
         self.size = size
+        self.minimumSize = size
+    }
+
+    /// Crops whose sides range over the multiples of 16 in `sizes`.
+    ///
+    /// - Throws: ``RandomCropsError`` when `count` is negative or the range's ends are not
+    ///   multiples of 16 of at least 16.
+    public init(count: Int, sizes: ClosedRange<Int>) throws(RandomCropsError) {
+        guard count >= 0 else { throw .invalid("crop count \(count), expected ≥ 0") }
+        guard sizes.lowerBound >= PatchTokenizer.patchSize, sizes.lowerBound % 16 == 0, sizes.upperBound % 16 == 0 else {
+            throw .invalid("crop sides \(sizes.lowerBound)…\(sizes.upperBound), expected multiples of 16, at least 16")
+        }
+        self.count = count
+        self.size = sizes.upperBound
+        self.minimumSize = sizes.lowerBound
+    }
+
+    /// The default crops for fitting a detector: 32 random crops per photo with sides from 64 to
+    /// 256 (the development-set set-up of Documentation/Results.md).
+    public static let standardFit = RandomCrops(uncheckedCount: 32, sizes: 64...256)
+
+    init(uncheckedCount count: Int, sizes: ClosedRange<Int>) {
+        self.count = count
+        self.size = sizes.upperBound
+        self.minimumSize = sizes.lowerBound
+    }
+
+    enum CodingKeys: String, CodingKey { case count, size, minimumSize }
+
+    /// Decodes crops (files written before ``minimumSize`` existed read as crops of one size)
+    /// and validates them.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let count = try container.decode(Int.self, forKey: .count)
+        let size = try container.decode(Int.self, forKey: .size)
+        let minimum = try container.decodeIfPresent(Int.self, forKey: .minimumSize) ?? size
+        guard count >= 0, minimum >= PatchTokenizer.patchSize, minimum <= size else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath,
+                debugDescription: "random crops: count \(count), sides \(minimum)…\(size): expected count ≥ 0 and 16 ≤ minimum ≤ size"))
+        }
+        self.count = count
+        self.size = size
+        self.minimumSize = minimum
     }
 
     /// The whole image, once (no augmentation).
@@ -40,8 +91,14 @@ public struct RandomCrops: Sendable, Codable, Equatable {
     /// The crops of `image`: `[image]` when ``count`` is 0, otherwise ``count`` random crops.
     public func crops(of image: Image, using generator: inout some RandomNumberGenerator) -> [Image] {
         guard count > 0 else { return [image] }
-        let width = min(size, image.width), height = min(size, image.height)
         return (0..<count).map { _ in
+            var side = size
+            if minimumSize < size {
+                let largest = max(16, min(size, min(image.width, image.height) / 16 * 16))
+                let smallest = min(minimumSize, largest)
+                side = smallest + 16 * RandomCrops.uniform(below: (largest - smallest) / 16 + 1, using: &generator)
+            }
+            let width = min(side, image.width), height = min(side, image.height)
             let x = RandomCrops.uniform(below: image.width - width + 1, using: &generator)
             let y = RandomCrops.uniform(below: image.height - height + 1, using: &generator)
             return image.cropped(x: x, y: y, width: width, height: height)
@@ -51,5 +108,18 @@ public struct RandomCrops: Sendable, Codable, Equatable {
     /// An integer uniform in `0..<bound` from one 53-bit draw.
     static func uniform(below bound: Int, using generator: inout some RandomNumberGenerator) -> Int {
         min(Int(generator.nextUnitDouble() * Double(bound)), bound - 1)
+    }
+}
+
+/// Why a ``RandomCrops`` setting is invalid.
+public enum RandomCropsError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// A value is out of range; the message names it.
+    case invalid(String)
+
+    /// The message.
+    public var description: String {
+        switch self {
+        case let .invalid(message): return "invalid random crops: \(message)"
+        }
     }
 }

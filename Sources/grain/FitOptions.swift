@@ -1,0 +1,157 @@
+import ArgumentParser
+import Foundation
+import OneClass
+import Pretext
+
+extension GaussianMixture.CovarianceType: ExpressibleByArgument {
+    /// Accepts `full`, `diagonal` (also `diag`), `tied` and `spherical`.
+    public init?(argument: String) {
+        switch argument.lowercased() {
+        case "full": self = .full
+        case "diagonal", "diag": self = .diagonal
+        case "tied": self = .tied
+        case "spherical": self = .spherical
+        default: return nil
+        }
+    }
+}
+
+/// The starting point of a fit's settings.
+enum FitPreset: String, ExpressibleByArgument, CaseIterable {
+    /// Grain's measured recommendation: mixture by cross-validation, calibrated threshold, crops.
+    case recommended
+    /// The paper: 6 full components, regularisation 1e-6, the authors' in-sample threshold, whole images.
+    case paper
+}
+
+/// `--components auto` or a number.
+enum ComponentChoice: ExpressibleByArgument, Equatable {
+    case auto
+    case fixed(Int)
+
+    init?(argument: String) {
+        if argument.lowercased() == "auto" { self = .auto; return }
+        guard let value = Int(argument) else { return nil }
+        self = .fixed(value)
+    }
+}
+
+/// The threshold rule of a fit.
+enum ThresholdRule: String, ExpressibleByArgument, CaseIterable {
+    /// Calibrated on held-out photos for --target-fpr.
+    case calibrated
+    /// The authors' in-sample rule at --rate.
+    case authors
+}
+
+/// The environment variable that names default extractor weights (paths separated by `:`).
+let weightsEnvironmentVariable = "GRAIN_WEIGHTS"
+
+/// The extractor weights to use: the `--weights` values, else `$GRAIN_WEIGHTS`; a clear error
+/// naming the flag when there are neither (Grain ships no weights and looks nowhere else).
+func resolvedWeights(_ given: [String]) throws -> [String] {
+    if !given.isEmpty { return given }
+    if let configured = ProcessInfo.processInfo.environment[weightsEnvironmentVariable], !configured.isEmpty {
+        return configured.split(separator: ":").map(String.init)
+    }
+    throw ValidationError("--weights: no extractor weights given and \(weightsEnvironmentVariable) is not set; pass the authors' checkpoint (e.g. --weights basic.safetensors, or basic.pth) once per member")
+}
+
+/// The options that make a ``Detector/FitConfiguration``, shared by `grain fit` and
+/// `grain evaluate` so that both build the same detector from the same flags.
+struct FitOptions: ParsableArguments {
+    @Option(help: "Start from these settings: recommended (mixture by cross-validation, calibrated threshold, 32 crops of 64–256 px) or paper (6 full components, 1e-6, the authors' in-sample threshold, whole images).")
+    var preset: FitPreset = .recommended
+    @Option(name: .customLong("weights"), help: "Extractor weights, once per member (default: $GRAIN_WEIGHTS; there is no built-in default).")
+    var weights: [String] = []
+    @Option(help: "Mixture components: auto (photo-grouped cross-validation over a grid) or a number (recommended: auto; paper: 6).")
+    var components: ComponentChoice?
+    @Option(help: "Covariance type: full, diagonal, tied or spherical (with --components auto: only this type is tried).")
+    var covariance: GaussianMixture.CovarianceType?
+    @Option(help: "Added to every covariance's diagonal (with --components auto: only this value is tried; fixed default 1e-3, paper 1e-6).")
+    var regularization: Double?
+    @Option(help: "Cross-validation folds for --components auto (photos are never split across folds).") var folds = 5
+    @Option(help: "EM iterations at most.") var maxIterations = 100
+    @Option(help: "EM restarts (the best is kept).") var initializations = 1
+    @Option(help: "Threshold rule: calibrated (on held-out photos, --target-fpr) or authors (in-sample, --rate) (recommended: calibrated; paper: authors).")
+    var threshold: ThresholdRule?
+    @Option(help: "The authors' threshold rate: fraction of training samples below the threshold (with --threshold authors).")
+    var rate = 0.0005
+    @Option(help: "The fraction of the real photos held out to calibrate the threshold (whole photos; default 0.2).")
+    var calibrate: Double?
+    @Option(help: "The false-positive rate on real photos the calibrated threshold aims for (default 0.05).")
+    var targetFpr: Double?
+    @Option(help: "Random crops per training photo (0: the whole image; recommended 32, paper 0).") var cropsPerImage: Int?
+    @Option(help: "Largest side of the random crops, in pixels (a multiple of 16).") var cropSize = 256
+    @Option(help: "Smallest side of the random crops, in pixels (a multiple of 16; recommended 64).") var cropMinSize: Int?
+    @OptionGroup var tokenizerOptions: TokenizerOptions
+    @Option(help: "Seed for the split, the crops, the folds and the mixture's initialisation.") var seed: UInt64 = 42
+    @Option(help: "Largest image to decode, in pixels (larger ones are skipped).") var pixelLimit = 89_478_485
+
+    func validate() throws {
+        if case let .fixed(count)? = components, count < 1 { throw ValidationError("--components must be auto or ≥ 1, got \(count)") }
+        if let regularization, !(regularization >= 0 && regularization <= 1) {
+            throw ValidationError("--regularization must be in [0, 1], got \(regularization)")
+        }
+        guard folds >= 2 else { throw ValidationError("--folds must be ≥ 2, got \(folds)") }
+        guard maxIterations >= 1 else { throw ValidationError("--max-iterations must be ≥ 1, got \(maxIterations)") }
+        guard initializations >= 1 else { throw ValidationError("--initializations must be ≥ 1, got \(initializations)") }
+        guard rate >= 0 && rate < 1 else { throw ValidationError("--rate must be in [0, 1), got \(rate)") }
+        if let calibrate, !(calibrate > 0 && calibrate < 1) { throw ValidationError("--calibrate must be in (0, 1), got \(calibrate)") }
+        if let targetFpr, !(targetFpr > 0 && targetFpr < 1) { throw ValidationError("--target-fpr must be in (0, 1), got \(targetFpr)") }
+        if (threshold ?? (preset == .paper ? .authors : .calibrated)) == .authors, calibrate != nil || targetFpr != nil {
+            throw ValidationError("--calibrate and --target-fpr need the calibrated threshold; with --threshold authors (or --preset paper) the threshold is the in-sample rule at --rate (add --threshold calibrated)")
+        }
+        if let cropsPerImage, cropsPerImage < 0 { throw ValidationError("--crops-per-image must be ≥ 0, got \(cropsPerImage)") }
+        guard cropSize >= 16, cropSize % 16 == 0 else { throw ValidationError("--crop-size must be a multiple of 16, got \(cropSize)") }
+        if let cropMinSize {
+            guard cropMinSize >= 16, cropMinSize % 16 == 0, cropMinSize <= cropSize else {
+                throw ValidationError("--crop-min-size must be a multiple of 16 from 16 to --crop-size (\(cropSize)), got \(cropMinSize)")
+            }
+        }
+        guard pixelLimit >= 1 else { throw ValidationError("--pixel-limit must be ≥ 1, got \(pixelLimit)") }
+    }
+
+    /// The configuration these flags describe.
+    func configuration() throws -> Detector.FitConfiguration {
+        let paper = preset == .paper
+        var mixture = GaussianMixture.Configuration(componentCount: 1, covarianceType: covariance ?? .full,
+                                                    regularization: regularization ?? (paper ? 1e-6 : 1e-3))
+        mixture.maxIterations = maxIterations
+        mixture.initializationCount = initializations
+        let choice: Detector.MixtureChoice
+        switch components ?? (paper ? .fixed(6) : .auto) {
+        case let .fixed(count):
+            mixture.componentCount = count
+            choice = .fixed
+        case .auto:
+            var candidates = MixtureSelection.Grid.standard.candidates
+            if let covariance {
+                candidates = candidates.filter { $0.covarianceType == covariance }
+                if candidates.isEmpty {
+                    candidates = [1, 2, 4].map { MixtureSelection.Candidate(componentCount: $0, covarianceType: covariance, regularization: 1e-3) }
+                }
+            }
+            if let regularization {
+                var seen = Set<MixtureSelection.Candidate>()
+                candidates = candidates.map { MixtureSelection.Candidate(componentCount: $0.componentCount, covarianceType: $0.covarianceType,
+                                                                          regularization: regularization) }
+                    .filter { seen.insert($0).inserted }
+            }
+            choice = .crossValidated(grid: MixtureSelection.Grid(candidates: candidates), folds: folds)
+        }
+        let rule = threshold ?? (paper ? .authors : .calibrated)
+        let crops: RandomCrops
+        let count = cropsPerImage ?? (paper ? 0 : 32)
+        do {
+            crops = try RandomCrops(count: count, sizes: (cropMinSize ?? (paper ? cropSize : min(64, cropSize)))...cropSize)
+        } catch {
+            throw ValidationError("--crops-per-image/--crop-size/--crop-min-size: \(error)")
+        }
+        return Detector.FitConfiguration(
+            mixture: mixture, mixtureChoice: choice, thresholdRate: rate,
+            calibration: rule == .calibrated
+                ? Detector.Calibration(fraction: calibrate ?? 0.2, targetFalsePositiveRate: targetFpr ?? 0.05) : nil,
+            crops: crops, tokenizer: tokenizerOptions.tokenizer, seed: seed, pixelLimit: pixelLimit)
+    }
+}
