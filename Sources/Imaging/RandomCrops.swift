@@ -1,4 +1,3 @@
-import Imaging
 import Tensor
 
 /// Random crops of an image, the augmentation Grain uses when fitting a detector: several
@@ -11,7 +10,7 @@ import Tensor
 ///
 /// Positions are drawn as `⌊u·(W − w + 1)⌋` from `u` = `RandomNumberGenerator.nextUnitDouble()`,
 /// left then top for each crop in turn, so a seeded `RandomGenerator` gives the same crops on
-/// every platform. Use a size that is a multiple of 16: ``PatchTokenizer`` crops each crop
+/// every platform. Use a size that is a multiple of 16: `NN.PatchTokenizer` crops each crop
 /// further to whole patches.
 ///
 /// ```swift
@@ -29,7 +28,7 @@ public struct RandomCrops: Sendable, Codable, Equatable {
     /// - Precondition: `count ≥ 0` and `size ≥ 16` (a patch).
     public init(count: Int, size: Int = 256) {
         precondition(count >= 0, "RandomCrops: count must be ≥ 0, got \(count)")
-        precondition(size >= PatchTokenizer.patchSize, "RandomCrops: size must be ≥ 16, got \(size)")
+        precondition(size >= 16, "RandomCrops: size must be ≥ 16, got \(size)")
         self.count = count
         self.size = size
     }

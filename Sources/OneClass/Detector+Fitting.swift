@@ -1,7 +1,6 @@
 import Foundation
 import Imaging
 import NN
-import Pretext
 import Tensor
 
 extension Detector {
@@ -39,7 +38,7 @@ extension Detector {
         /// always scored whole, as images are at detection time.
         public var crops: RandomCrops
         /// How images become tokens (crop mode, patch cap); stored in the detector.
-        public var tokenizer: PatchTokenizer
+        public var tokenizer: ImageTokenizer
         /// Fixes every random choice: the calibration split, the crops and the mixture's
         /// initialisation (default 42, as the authors' `random_state`).
         public var seed: UInt64
@@ -49,7 +48,7 @@ extension Detector {
         /// Creates a configuration; the defaults are the paper's settings.
         public init(componentCount: Int = 6, covarianceType: GaussianMixture.CovarianceType = .full,
                     regularization: Double = 1e-6, thresholdRate: Double = 0.0005, calibration: Calibration? = nil,
-                    crops: RandomCrops = .wholeImage, tokenizer: PatchTokenizer = PatchTokenizer(), seed: UInt64 = 42,
+                    crops: RandomCrops = .wholeImage, tokenizer: ImageTokenizer = ImageTokenizer(), seed: UInt64 = 42,
                     pixelLimit: Int? = Image.defaultPixelLimit) {
             mixture = GaussianMixture.Configuration(componentCount: componentCount, covarianceType: covarianceType,
                                                     regularization: regularization)

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import OneClass
-import Pretext
+import Imaging
 
 extension GaussianMixture.CovarianceType: ExpressibleByArgument {
     /// Accepts `full`, `diagonal` (also `diag`), `tied` and `spherical`.
