@@ -4,7 +4,7 @@ import Tensor
 
 /// Turns an image into the extractor's input in one call: Imaging's
 /// `Image.patchAlignedTensor(cropMode:patchSize:)` (crop to multiples of 16, scale to [0, 1],
-/// CLIP normalisation), then NN's ``PatchTokenizer`` (16×16 patch tokens in raster order, at most
+/// CLIP normalisation), then NN's `PatchTokenizer` (16×16 patch tokens in raster order, at most
 /// ``maximumPatches``).
 ///
 /// This matches the authors' preprocessing (crop, `ToTensor`, `Normalize`); images smaller than
