@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "Diffusion", targets: ["Diffusion"]),
         .library(name: "Pretext", targets: ["Pretext"]),
         .library(name: "OneClass", targets: ["OneClass"]),
+        .library(name: "Evaluation", targets: ["Evaluation"]),
         .executable(name: "grain", targets: ["grain"]),
     ],
     dependencies: [
@@ -51,21 +52,26 @@ let package = Package(
         .target(name: "NN", dependencies: ["Tensor"]),
         .target(name: "Diffusion", dependencies: ["NN", "Tensor"]),
         .target(name: "Pretext", dependencies: ["Diffusion", "NN", "Imaging", "Tensor"]),
-        .target(name: "OneClass", dependencies: ["Pretext", "NN", "Imaging", "Tensor"]),
+        // Detecting needs no training or diffusion code: OneClass sits on NN and Imaging only.
+        .target(name: "OneClass", dependencies: ["NN", "Imaging", "Tensor"]),
+        // Metrics, figures, reports and perturbations for evaluating a detector.
+        .target(name: "Evaluation", dependencies: ["OneClass", "Imaging", "Tensor"]),
         .executableTarget(
             name: "grain",
             dependencies: [
-                "Tensor", "Imaging", "NN", "Diffusion", "Pretext", "OneClass",
+                "Tensor", "Imaging", "NN", "Diffusion", "Pretext", "OneClass", "Evaluation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .target(name: "GrainTestSupport", dependencies: ["Tensor"], path: "Tests/Support"),
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "GrainTestSupport"], exclude: ["Fixtures"]),
-        .testTarget(name: "NNTests", dependencies: ["NN", "Tensor", "GrainTestSupport"]),
+        .testTarget(name: "NNTests", dependencies: ["NN", "Imaging", "Tensor", "GrainTestSupport"]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "Tensor"], exclude: ["Fixtures"]),
         .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "NN", "Tensor", "GrainTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "PretextTests", dependencies: ["Pretext", "NN", "Imaging", "Tensor", "GrainTestSupport"]),
-        .testTarget(name: "OneClassTests", dependencies: ["OneClass", "Pretext", "NN", "Imaging", "Tensor", "GrainTestSupport"],
+        .testTarget(name: "OneClassTests", dependencies: ["OneClass", "NN", "Imaging", "Tensor", "GrainTestSupport"],
+                    exclude: ["Fixtures"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "OneClass", "Imaging", "Tensor"],
                     exclude: ["Fixtures"]),
         // Runs the built `grain` executable (skipped when it has not been built).
         .testTarget(name: "GrainCLITests", dependencies: ["NN", "Imaging", "Tensor", "GrainTestSupport"]),

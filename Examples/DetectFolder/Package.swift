@@ -1,6 +1,7 @@
 // swift-tools-version: 6.1
-// An app that depends on Grain and uses `import OneClass` alone: load a detector file written by
-// `grain fit` and print a verdict for every image in a folder.
+// An app that depends on Grain's OneClass (and Imaging, to list a folder's images): load a detector
+// file written by `grain fit` and print a verdict for every image in a folder. It compiles Tensor,
+// Imaging, NN and OneClass only — no diffusion or training code.
 import PackageDescription
 
 let package = Package(
@@ -12,7 +13,10 @@ let package = Package(
     targets: [
         .executableTarget(
             name: "DetectFolder",
-            dependencies: [.product(name: "OneClass", package: "Grain")]
+            dependencies: [
+                .product(name: "OneClass", package: "Grain"),
+                .product(name: "Imaging", package: "Grain"),
+            ]
         ),
     ]
 )

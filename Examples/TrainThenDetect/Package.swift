@@ -24,6 +24,7 @@ let package = Package(
                 .product(name: "Diffusion", package: "Grain"),
                 .product(name: "Pretext", package: "Grain"),
                 .product(name: "OneClass", package: "Grain"),
+                .product(name: "Evaluation", package: "Grain"),
             ]
         ),
     ]

@@ -1,4 +1,4 @@
-"""Writes Tests/OneClassTests/Fixtures/metrics_sklearn.json: scikit-learn's detection metrics that
+"""Writes Tests/EvaluationTests/Fixtures/metrics_sklearn.json: scikit-learn's detection metrics that
 Grain's Metrics (Sources/OneClass/Metrics*.swift) must reproduce.
 
     pip install scikit-learn
@@ -80,7 +80,7 @@ def main():
            "pca": {"x": x.tolist(), "explained_variance": pca.explained_variance_.tolist(),
                    "explained_variance_ratio": pca.explained_variance_ratio_.tolist(),
                    "components": pca.components_.tolist()}}
-    path = os.path.join(os.path.dirname(__file__), "..", "..", "Tests", "OneClassTests", "Fixtures", "metrics_sklearn.json")
+    path = os.path.join(os.path.dirname(__file__), "..", "..", "Tests", "EvaluationTests", "Fixtures", "metrics_sklearn.json")
     with open(path, "w") as f:
         json.dump(out, f)
     print(f"wrote {len(cases)} cases to {os.path.normpath(path)}")

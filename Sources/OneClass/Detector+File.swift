@@ -1,7 +1,6 @@
 import Foundation
 import Imaging
 import NN
-import Pretext
 import Tensor
 
 // A detector file is one safetensors file, self-contained:
@@ -40,7 +39,7 @@ extension Detector {
         }
         var formatVersion: Int
         var creator: String
-        var tokenizer: PatchTokenizer
+        var tokenizer: ImageTokenizer
         var members: [MemberRecord]
         var fit: FitSummary?
     }

@@ -1,7 +1,6 @@
 import Foundation
 import Imaging
 import NN
-import Pretext
 import Tensor
 
 extension Detector {
@@ -106,7 +105,7 @@ extension Detector {
         /// time.
         public var crops: RandomCrops
         /// How images become tokens (crop mode, patch cap); stored in the detector.
-        public var tokenizer: PatchTokenizer
+        public var tokenizer: ImageTokenizer
         /// Fixes every random choice: the calibration split, the crops, the cross-validation folds
         /// and the mixture's initialisation (default 42, as the authors' `random_state`).
         public var seed: UInt64
@@ -115,7 +114,7 @@ extension Detector {
 
         /// Creates a configuration with every field given.
         public init(mixture: GaussianMixture.Configuration, mixtureChoice: MixtureChoice, thresholdRate: Double,
-                    calibration: Calibration?, crops: RandomCrops, tokenizer: PatchTokenizer = PatchTokenizer(),
+                    calibration: Calibration?, crops: RandomCrops, tokenizer: ImageTokenizer = ImageTokenizer(),
                     seed: UInt64 = 42, pixelLimit: Int? = Image.defaultPixelLimit) {
             self.mixture = mixture
             self.mixtureChoice = mixtureChoice
@@ -137,7 +136,7 @@ extension Detector {
         /// defaults were the paper's).
         public init(componentCount: Int, covarianceType: GaussianMixture.CovarianceType = .full,
                     regularization: Double = 1e-6, thresholdRate: Double = 0.0005, calibration: Calibration? = nil,
-                    crops: RandomCrops = .wholeImage, tokenizer: PatchTokenizer = PatchTokenizer(), seed: UInt64 = 42,
+                    crops: RandomCrops = .wholeImage, tokenizer: ImageTokenizer = ImageTokenizer(), seed: UInt64 = 42,
                     pixelLimit: Int? = Image.defaultPixelLimit) {
             self.init(mixture: GaussianMixture.Configuration(componentCount: componentCount, covarianceType: covarianceType,
                                                              regularization: regularization),
@@ -163,7 +162,7 @@ extension Detector {
             thresholdRate = try container.decode(Double.self, forKey: .thresholdRate)
             calibration = try container.decodeIfPresent(Calibration.self, forKey: .calibration)
             crops = try container.decode(RandomCrops.self, forKey: .crops)
-            tokenizer = try container.decode(PatchTokenizer.self, forKey: .tokenizer)
+            tokenizer = try container.decode(ImageTokenizer.self, forKey: .tokenizer)
             seed = try container.decode(UInt64.self, forKey: .seed)
             pixelLimit = try container.decodeIfPresent(Int.self, forKey: .pixelLimit)
             do { try validate(memberCount: 1) } catch {

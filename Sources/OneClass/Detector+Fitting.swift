@@ -1,7 +1,6 @@
 import Foundation
 import Imaging
 import NN
-import Pretext
 import Tensor
 
 extension Detector {

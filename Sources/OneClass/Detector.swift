@@ -1,7 +1,6 @@
 import Foundation
 import Imaging
 import NN
-import Pretext
 import Tensor
 
 /// Judges whether an image is a real photograph or AI-generated, as *Beyond Generation* does:
@@ -10,7 +9,7 @@ import Tensor
 ///
 /// A detector has one or more ``Member``s, each an extractor with its own mixture and threshold
 /// (the paper's "ours-ft" uses two: the basic and a fine-tuned extractor), and one
-/// `PatchTokenizer` that turns images into tokens for all of them. The rule is the joint one
+/// ``ImageTokenizer`` that turns images into tokens for all of them. The rule is the joint one
 /// (``JointThreshold``): an image is real only if **every** member's log-likelihood is at least
 /// that member's threshold; otherwise it is generated.
 ///
@@ -140,14 +139,14 @@ public struct Detector: Sendable {
     /// The members, in order (their scores and thresholds are listed in this order).
     public let members: [Member]
     /// How images become patch tokens (crop mode, patch cap), shared by all members.
-    public let tokenizer: PatchTokenizer
+    public let tokenizer: ImageTokenizer
     /// How the detector was fitted (`nil` for one assembled by hand).
     public let fitSummary: FitSummary?
 
     /// Assembles a detector.
     ///
     /// - Precondition: at least one member.
-    public init(members: [Member], tokenizer: PatchTokenizer = PatchTokenizer(), fitSummary: FitSummary? = nil) {
+    public init(members: [Member], tokenizer: ImageTokenizer = ImageTokenizer(), fitSummary: FitSummary? = nil) {
         precondition(!members.isEmpty, "Detector: at least one member is needed")
         self.members = members
         self.tokenizer = tokenizer

@@ -1,4 +1,3 @@
-import Dispatch
 import Foundation
 import NN
 import Tensor
@@ -26,7 +25,7 @@ public final class ExtractorTrainingModel: Module, @unchecked Sendable {
         self.extractor = extractor
         switch task {
         case .pretext:
-            classifier = FeatureHead(.pretextClassification, using: &generator)
+            classifier = FeatureHead(.pretextClassification(classes: PretextClass.count), using: &generator)
             regressor = FeatureHead(.errorRegression, using: &generator)
         case .realOrGenerated:
             classifier = FeatureHead(.realOrGenerated, using: &generator)
@@ -134,8 +133,9 @@ public struct TrainingProgress: Sendable {
 /// fine-tuning from a trained extractor (DESIGN.md §6; the authors released no training code).
 ///
 /// Adam with a fixed learning rate; batches of random crops (``CropSampler``) in an order drawn
-/// from the seed each epoch; the next batch is decoded on a background thread while the current
-/// one trains. Every ``TrainingConfiguration/checkpointInterval`` steps and at each epoch's end,
+/// from the seed each epoch; the next batch is decoded on a background thread (Tensor's
+/// `Prefetcher`) while the current one trains. Every
+/// ``TrainingConfiguration/checkpointInterval`` steps and at each epoch's end,
 /// `checkpoint-<step>.safetensors` (weights and optimizer state) is written atomically in the
 /// output folder, and `metrics.csv` is rewritten. ``run(stopAfter:progress:)`` resumes from the newest
 /// checkpoint there, so a killed run continues where it stopped and reaches the same weights. A
@@ -197,10 +197,14 @@ public final class ExtractorTrainer {
             let batches = stride(from: 0, to: order.count, by: configuration.batchSize).map {
                 Array(order[$0..<min($0 + configuration.batchSize, order.count)])
             }
-            var next = prefetch(sampler, batches[step % stepsPerEpoch], epoch: epoch)
-            for index in (step % stepsPerEpoch)..<batches.count {
-                let batch = try next.wait()
-                if index + 1 < batches.count { next = prefetch(sampler, batches[index + 1], epoch: epoch) }
+            // This session's batches of the epoch: from where it stands to the epoch's end or the stop.
+            let first = step % stepsPerEpoch
+            let last = min(batches.count, stopAfter.map { $0 - epoch * stepsPerEpoch } ?? batches.count)
+            let samples = training
+            try Prefetcher.run(count: last - first, lookahead: 1, prepare: { offset in
+                Result { try sampler.batch(samples, indices: batches[first + offset], epoch: epoch) }
+            }, consume: { _, prepared in
+                let batch = try prepared.get()
                 let terms = trainStep(batch)
                 let n = Double(batch.labels.count)
                 sums[0] += Double(terms.total.item) * n
@@ -212,8 +216,8 @@ public final class ExtractorTrainer {
                 let endOfEpoch = step % stepsPerEpoch == 0
                 let stopping = stopAfter.map { step >= $0 } ?? false
                 if !endOfEpoch && (step % configuration.checkpointInterval == 0 || stopping) { try writeCheckpoint() }
-                if stopping && !endOfEpoch { return metrics }
-            }
+            })
+            if step % stepsPerEpoch != 0 { return metrics }  // stopped mid-epoch (checkpoint written)
             var row = try validate(epoch: epoch + 1)
             let n = max(sums[3], 1)
             (row.trainingLoss, row.trainingCrossEntropy, row.trainingRegression) = (sums[0] / n, sums[1] / n, sums[2] / n)
@@ -230,16 +234,6 @@ public final class ExtractorTrainer {
     func epochOrder(_ epoch: Int) -> [Int] {
         var generator = RandomGenerator(seed: configuration.seed &+ 0x5851_F42D_4C95_7F2D &* UInt64(epoch + 1))
         return Array(training.indices).shuffled(using: &generator)
-    }
-
-    /// Decodes a batch on a background thread.
-    private func prefetch(_ sampler: CropSampler, _ indices: [Int], epoch: Int) -> Pending<TrainingBatch> {
-        let pending = Pending<TrainingBatch>()
-        let samples = training
-        DispatchQueue.global(qos: .userInitiated).async {
-            pending.fulfil(Result { try sampler.batch(samples, indices: indices, epoch: epoch) })
-        }
-        return pending
     }
 
     private func evaluate(_ batch: TrainingBatch) -> (terms: PretextLoss.Terms, logits: Tensor, predictions: Tensor?) {
@@ -367,21 +361,5 @@ public enum TrainingCheckpointError: Error, CustomStringConvertible {
     /// A readable explanation naming the file.
     public var description: String {
         switch self { case .invalid(let path, let reason): "\(path): \(reason)" }
-    }
-}
-
-/// A value produced on another thread, waited for once.
-final class Pending<Value>: @unchecked Sendable {
-    private let semaphore = DispatchSemaphore(value: 0)
-    private var result: Result<Value, Error>?
-
-    func fulfil(_ result: Result<Value, Error>) {
-        self.result = result
-        semaphore.signal()
-    }
-
-    func wait() throws -> Value {
-        semaphore.wait()
-        return try result!.get()
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Imaging
+import NN
 import Tensor
 
 /// One labelled image for training the extractor.
@@ -89,7 +90,7 @@ public struct CropSampler: Sendable, Codable, Equatable {
         var generator = RandomGenerator(seed: seed ^ (UInt64(epoch) &* 0x9E37_79B9_7F4A_7C15) ^ (UInt64(index) &* 0xC2B2_AE3D_27D4_EB4F))
         let x = Int(generator.next() % UInt64(source.width - cropSize + 1))
         let y = Int(generator.next() % UInt64(source.height - cropSize + 1))
-        return PatchTokenizer().tokens(source.cropped(x: x, y: y, width: cropSize, height: cropSize))
+        return PatchTokenizer().tokens(source.cropped(x: x, y: y, width: cropSize, height: cropSize).patchAlignedTensor())
     }
 
     /// Loads the samples at `indices` and stacks their crops into a batch.

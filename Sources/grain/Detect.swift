@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Imaging
 import OneClass
 
 /// `grain detect`: judge images with a fitted detector.

@@ -1,9 +1,9 @@
 import ArgumentParser
+import Evaluation
 import Foundation
 import Imaging
 import NN
 import OneClass
-import Pretext
 import Tensor
 
 /// `grain evaluate`: scores real photos and each generator's images, under the original files and
@@ -339,7 +339,7 @@ struct Evaluate: ParsableCommand {
 
     /// Computes every test sample's features under every setting.
     func extractTestFeatures(settings: [ImagePerturbation], sourceNames: [String], realFiles: [String], fit: SampleFeatures,
-                             tokenizer: PatchTokenizer, extractors: [LowLevelFeatureExtractor], weightFiles: [String]) -> FeatureSet {
+                             tokenizer: ImageTokenizer, extractors: [LowLevelFeatureExtractor], weightFiles: [String]) -> FeatureSet {
         let sampling = TestSampling(cropsPerImage: testCrops, cropSize: testCropSize, seed: seed)
         let sources: [[URL]] = [realFiles.map { URL(fileURLWithPath: $0) }] + fake.map { ImageFiles.expand([$0]) }
         var set = FeatureSet(fit: fit, tests: Array(repeating: [], count: settings.count), weightFiles: weightFiles)

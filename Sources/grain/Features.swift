@@ -3,7 +3,6 @@ import Foundation
 import Imaging
 import NN
 import OneClass
-import Pretext
 import Tensor
 
 /// Where the shared data of a development checkout lives, relative to the working directory.
@@ -47,7 +46,7 @@ struct TokenizerOptions: ParsableArguments {
         guard maximumPatches > 0 else { throw ValidationError("--maximum-patches must be positive") }
     }
 
-    var tokenizer: PatchTokenizer { PatchTokenizer(cropMode: crop, maximumPatches: maximumPatches) }
+    var tokenizer: ImageTokenizer { ImageTokenizer(cropMode: crop, maximumPatches: maximumPatches) }
 }
 
 /// `grain features`: the 528-d low-level feature of each image.

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
+import Imaging
 import OneClass
-import Pretext
 
 extension GaussianMixture.CovarianceType: ExpressibleByArgument {
     /// Accepts `full`, `diagonal` (also `diag`), `tied` and `spherical`.

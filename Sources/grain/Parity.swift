@@ -44,7 +44,7 @@ struct Parity: ParsableCommand {
             let image = try Image(contentsOfFile: file)
             var row: [String: Any] = ["image": name, "width": image.width, "height": image.height]
             for (mode, suffix) in [(CropMode.authorsCompatible, "feature"), (.centered, "feature_fixedcrop")] {
-                let tokens = PatchTokenizer(cropMode: mode).tokens(image)
+                let tokens = PatchTokenizer().tokens(image.patchAlignedTensor(cropMode: mode))
                 let ours = model.features(tokens).scalars
                 let theirs = try fixtures.tensor(named: "\(key).\(suffix)").scalars
                 let maxAbs = zip(ours, theirs).map { Double(abs($0 - $1)) }.max() ?? 0

@@ -3,7 +3,6 @@ import GrainTestSupport
 import Imaging
 import NN
 import OneClass
-import Pretext
 import Tensor
 
 /// Small, self-contained material for the detector tests: random extractor weights (so nothing

@@ -3,7 +3,6 @@ import GrainTestSupport
 import Imaging
 import NN
 import OneClass
-import Pretext
 import Tensor
 import Testing
 
@@ -76,7 +75,7 @@ struct DetectorTests {
                                                                                      regularization: 1e-2), using: &generator)
             let member = Detector.Member(extractor: base.extractor, mixture: mixture, threshold: -1234.5,
                                          provenance: base.provenance, thresholdReport: base.thresholdReport)
-            let detector = Detector(members: [member, member], tokenizer: PatchTokenizer(cropMode: .authorsCompatible, maximumPatches: 7))
+            let detector = Detector(members: [member, member], tokenizer: ImageTokenizer(cropMode: .authorsCompatible, maximumPatches: 7))
             try DetectorFixture.withTemporaryFolder { folder in
                 let url = folder.appendingPathComponent("\(type).safetensors")
                 try detector.save(to: url)
@@ -124,19 +123,6 @@ struct DetectorTests {
             }
         }
         #expect(seen == [0, 1, 2])
-    }
-
-    @Test func prefetcherPreservesOrderUnderUnevenWork() {
-        var received: [Int] = []
-        Prefetcher.run(count: 50, lookahead: 3, prepare: { index in
-            if index % 7 == 0 { usleep(2_000) }
-            return index * index
-        }, consume: { index, value in
-            #expect(value == index * index)
-            received.append(index)
-        })
-        #expect(received == Array(0..<50))
-        Prefetcher.run(count: 0, lookahead: 1, prepare: { $0 }, consume: { _, _ in Issue.record("nothing to consume") })
     }
 
     /// The must-show: a folder of bad files; each gets its own error or a documented conversion,
@@ -336,21 +322,6 @@ struct DetectorTests {
         }
     }
 
-    @Test func imageFilesExpandFoldersRecursivelyAndKeepOtherPaths() throws {
-        try DetectorFixture.withTemporaryFolder { folder in
-            let manager = FileManager.default
-            try manager.createDirectory(at: folder.appendingPathComponent("b/deep"), withIntermediateDirectories: true)
-            try manager.createDirectory(at: folder.appendingPathComponent(".hidden"), withIntermediateDirectories: true)
-            for name in ["a.JPG", "b/c.png", "b/deep/d.jpeg", "b/notes.txt", ".hidden/e.png", ".f.png"] {
-                try Data().write(to: folder.appendingPathComponent(name))
-            }
-            try manager.createDirectory(at: folder.appendingPathComponent("folder.png"), withIntermediateDirectories: true)
-            let expanded: [String] = ImageFiles.expand([folder.path, "/nonexistent/x.png", folder.appendingPathComponent("b/notes.txt").path])
-            #expect(expanded == ["a.JPG", "b/c.png", "b/deep/d.jpeg"].map { folder.appendingPathComponent($0).path }
-                + ["/nonexistent/x.png", folder.appendingPathComponent("b/notes.txt").path])
-        }
-    }
-
     static let devImagesAvailable = SharedData.exists("data/dev/real") && SharedData.exists("data/dev/fake")
         && SharedData.exists("weights/beyond-generation/basic.safetensors")
 
@@ -363,7 +334,7 @@ struct DetectorTests {
             .filter { $0.offset % 40 == 0 }.prefix(3).map(\.element)
         let configuration = Detector.FitConfiguration(
             componentCount: 2, covarianceType: .diagonal, crops: RandomCrops(count: 1, size: 64),
-            tokenizer: PatchTokenizer(maximumPatches: 16), seed: 1)
+            tokenizer: ImageTokenizer(maximumPatches: 16), seed: 1)
         let detector = try Detector.fit(realImages: real, weights: [URL(fileURLWithPath: SharedData.path("weights/beyond-generation/basic.safetensors"))],
                                         configuration: configuration)
         #expect(detector.fitSummary?.trainingImageCount == 12 && detector.fitSummary?.skipped == [])

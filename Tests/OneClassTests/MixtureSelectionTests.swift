@@ -2,7 +2,6 @@ import Foundation
 import Imaging
 import NN
 @testable import OneClass
-import Pretext
 import Tensor
 import Testing
 

@@ -1,15 +1,16 @@
 import Tensor
 
-/// A linear head on the 528-d feature, dropped after training: the pretext task's 11-class
-/// classifier (original, VAE reconstruction, 9 restoration levels), its mean-absolute-error
-/// regressor, or the binary real/generated classifier of fine-tuning.
+/// A linear head on the 528-d feature, dropped after training: the pretext task's classifier
+/// (Pretext's 11 classes: original, VAE reconstruction, 9 restoration levels), its
+/// mean-absolute-error regressor, or the binary real/generated classifier of fine-tuning.
 ///
 /// Shapes: `[B, 528] → [B, outputs]`. Checkpoint keys: `head.weight`, `head.bias`.
 public final class FeatureHead: Module, Layer, @unchecked Sendable {
     /// The kinds of head.
-    public enum Kind: String, Sendable, Codable {
-        /// 11 logits: class 0 original, 1 VAE reconstruction, 2…10 restoration levels 1…9.
-        case pretextClassification
+    public enum Kind: Sendable, Codable, Equatable {
+        /// One logit per pretext class (Pretext passes `PretextClass.count`, 11: class 0 original,
+        /// 1 VAE reconstruction, 2…10 restoration levels 1…9).
+        case pretextClassification(classes: Int)
         /// One value: the mean absolute pixel error against the original.
         case errorRegression
         /// 2 logits: real, generated.
@@ -18,7 +19,7 @@ public final class FeatureHead: Module, Layer, @unchecked Sendable {
         /// The number of outputs.
         public var outputs: Int {
             switch self {
-            case .pretextClassification: 11
+            case .pretextClassification(let classes): classes
             case .errorRegression: 1
             case .realOrGenerated: 2
             }

@@ -4,6 +4,7 @@
 // unreadable files get their own error line and the others are still judged. Exits with 1 when any
 // file could not be read.
 import Foundation
+import Imaging
 import OneClass
 
 let arguments = CommandLine.arguments

@@ -1,4 +1,5 @@
 import Diffusion
+import Evaluation
 import Foundation
 import Imaging
 import NN
@@ -258,7 +259,7 @@ struct TrainThenDetect {
         status("5. \(name) extractor: features of \(total) images")
         var progress = Progress(total: total, unit: "images")
         func features(_ images: [Image]) -> Matrix {
-            let tokenizer = PatchTokenizer()
+            let tokenizer = ImageTokenizer()
             var rows: [Double] = []
             for first in stride(from: 0, to: images.count, by: 32) {
                 let chunk = images[first..<min(first + 32, images.count)]

@@ -2,25 +2,25 @@ import Foundation
 import Testing
 import Imaging
 import Tensor
-import Pretext
+import NN
 import GrainTestSupport
 
 private let fixtures = "fixtures/beyond-generation"
 
-/// The tokenizer reproduces the authors' patches exactly (their transposed crop included) and
-/// cuts the correct crop by default.
+/// Imaging's patch-aligned tensor and NN's tokenizer reproduce the authors' patches exactly (their
+/// transposed crop included) and cut the correct crop by default.
 @Suite struct PatchTokenizerTests {
     @Test func gridsOfBothCropModes() {
-        #expect(PatchTokenizer().grid(width: 83, height: 50) == (3, 5))
-        #expect(PatchTokenizer(cropMode: .authorsCompatible).grid(width: 83, height: 50) == (5, 3))
-        #expect(PatchTokenizer().grid(width: 10, height: 200) == (1, 1))
+        #expect(CropMode.centered.patchGrid(width: 83, height: 50) == (3, 5))
+        #expect(CropMode.authorsCompatible.patchGrid(width: 83, height: 50) == (5, 3))
+        #expect(CropMode.centered.patchGrid(width: 10, height: 200) == (1, 1))
     }
 
     @Test func rasterOrderAndNormalisation() {
         // A 32×16 image: left patch all black, right patch all white.
         var image = Image(width: 32, height: 16, channels: 3, repeating: 0)
         for y in 0..<16 { for x in 16..<32 { for c in 0..<3 { image[x: x, y: y, channel: c] = 255 } } }
-        let tokens = PatchTokenizer().tokens(image)
+        let tokens = PatchTokenizer().tokens(image.patchAlignedTensor())
         #expect(tokens.shape == [1, 2, 3, 16, 16])
         let first = tokens[index: [0, 0, 0, 0, 0]], second = tokens[index: [0, 1, 2, 5, 5]]
         #expect(abs(first - (0 - 0.48145466) / 0.26862954) < 1e-6)
@@ -29,7 +29,7 @@ private let fixtures = "fixtures/beyond-generation"
 
     @Test func capKeepsTheFirstPatches() {
         let image = Image(width: 64, height: 32, channels: 3, repeating: 7)
-        #expect(PatchTokenizer(maximumPatches: 5).tokens(image).shape == [1, 5, 3, 16, 16])
+        #expect(PatchTokenizer(maximumPatches: 5).tokens(image.patchAlignedTensor()).shape == [1, 5, 3, 16, 16])
     }
 
     @Test(.enabled(if: SharedData.exists(fixtures), "../shared/fixtures is absent: the authors' patches are not compared"))
@@ -38,7 +38,7 @@ private let fixtures = "fixtures/beyond-generation"
         for (key, name) in [("img0", "crop64_kodim01.png"), ("img1", "crop83x50_kodim01.png"), ("img2", "crop64x48_glid3.png")] {
             let image = try Image(contentsOfFile: SharedData.path("\(fixtures)/\(name)"))
             let expected = try file.tensor(named: "\(key).patches").unsqueezed(at: 0)
-            let tokens = PatchTokenizer(cropMode: .authorsCompatible).tokens(image)
+            let tokens = PatchTokenizer().tokens(image.patchAlignedTensor(cropMode: .authorsCompatible))
             expectClose(tokens, expected, rtol: 0, atol: 1e-6, "\(name) patches (authors' crop)")
         }
     }

@@ -1,5 +1,4 @@
 import Imaging
-import Pretext
 import Tensor
 import Testing
 

@@ -1,5 +1,6 @@
 import Foundation
 import Imaging
+import Evaluation
 import OneClass
 import Tensor
 import Testing

@@ -1,4 +1,3 @@
-import Imaging
 import Tensor
 
 /// Random crops of an image, the augmentation Grain uses when fitting a detector: several
@@ -11,7 +10,7 @@ import Tensor
 ///
 /// Positions are drawn as `⌊u·(W − w + 1)⌋` from `u` = `RandomNumberGenerator.nextUnitDouble()`,
 /// left then top for each crop in turn, so a seeded `RandomGenerator` gives the same crops on
-/// every platform. Use a size that is a multiple of 16: ``PatchTokenizer`` crops each crop
+/// every platform. Use a size that is a multiple of 16: `NN.PatchTokenizer` crops each crop
 /// further to whole patches.
 ///
 /// ```swift
@@ -37,7 +36,7 @@ public struct RandomCrops: Sendable, Codable, Equatable {
     /// - Precondition: `count ≥ 0` and `size ≥ 16` (a patch).
     public init(count: Int, size: Int = 256) {
         precondition(count >= 0, "RandomCrops: count must be ≥ 0, got \(count)")
-        precondition(size >= PatchTokenizer.patchSize, "RandomCrops: size must be ≥ 16, got \(size)")
+        precondition(size >= 16, "RandomCrops: size must be ≥ 16, got \(size)")
         self.count = count
         self.size = size
         self.minimumSize = size
@@ -49,7 +48,7 @@ public struct RandomCrops: Sendable, Codable, Equatable {
     ///   multiples of 16 of at least 16.
     public init(count: Int, sizes: ClosedRange<Int>) throws(RandomCropsError) {
         guard count >= 0 else { throw .invalid("crop count \(count), expected ≥ 0") }
-        guard sizes.lowerBound >= PatchTokenizer.patchSize, sizes.lowerBound % 16 == 0, sizes.upperBound % 16 == 0 else {
+        guard sizes.lowerBound >= 16, sizes.lowerBound % 16 == 0, sizes.upperBound % 16 == 0 else {
             throw .invalid("crop sides \(sizes.lowerBound)…\(sizes.upperBound), expected multiples of 16, at least 16")
         }
         self.count = count
@@ -76,7 +75,7 @@ public struct RandomCrops: Sendable, Codable, Equatable {
         let count = try container.decode(Int.self, forKey: .count)
         let size = try container.decode(Int.self, forKey: .size)
         let minimum = try container.decodeIfPresent(Int.self, forKey: .minimumSize) ?? size
-        guard count >= 0, minimum >= PatchTokenizer.patchSize, minimum <= size else {
+        guard count >= 0, minimum >= 16, minimum <= size else {
             throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath,
                 debugDescription: "random crops: count \(count), sides \(minimum)…\(size): expected count ≥ 0 and 16 ≤ minimum ≤ size"))
         }

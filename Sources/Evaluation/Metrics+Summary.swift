@@ -39,7 +39,7 @@ public struct DetectionMetrics: Codable, Equatable, Sendable {
     /// - Parameters:
     ///   - logLikelihoods: One score per sample (higher = more real).
     ///   - labels: The true class of each sample.
-    ///   - threshold: The decision threshold (e.g. ``LikelihoodThreshold/authors(trainingLogLikelihoods:rate:)``).
+    ///   - threshold: The decision threshold (e.g. OneClass's `LikelihoodThreshold.authors(trainingLogLikelihoods:rate:)`).
     /// - Precondition: as many labels as scores, no NaN, and both classes present.
     public init(logLikelihoods: [Double], labels: [SampleClass], threshold: Double) {
         let curve = ROCCurve(logLikelihoods: logLikelihoods, labels: labels)

@@ -1,5 +1,6 @@
 import Foundation
 import Imaging
+import OneClass
 import Tensor
 
 /// A crop of an image, in pixels.
@@ -162,13 +163,13 @@ public enum Evaluation {
     ///
     /// The combined score is the log-likelihood itself for one member, and for several the
     /// **joint margin** `minₘ (ℓₘ − tₘ)`: it is ≥ 0 exactly when every member's log-likelihood
-    /// clears its threshold, so at threshold 0 it reproduces ``JointThreshold`` (real only if all
+    /// clears its threshold, so at threshold 0 it reproduces `JointThreshold` (real only if all
     /// agree). Its ranking (AUC, AP) mixes the members' log-likelihood scales as they are,
     /// unnormalised.
     ///
     /// - Returns: Each member's log-likelihoods `[member][sample]`, the combined score per sample,
     ///   and the combined threshold (the member's threshold, or 0 for the joint margin).
-    /// - Throws: ``GaussianMixtureError`` for a feature-count mismatch or a non-finite feature.
+    /// - Throws: `GaussianMixtureError` for a feature-count mismatch or a non-finite feature.
     /// - Precondition: one mixture and one threshold per member.
     public static func scores(_ features: SampleFeatures, mixtures: [GaussianMixture], thresholds: [Double]) throws(GaussianMixtureError)
         -> (perMember: [[Double]], combined: [Double], combinedThreshold: Double) {

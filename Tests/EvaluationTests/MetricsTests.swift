@@ -1,8 +1,9 @@
 import Foundation
+import Evaluation
 import OneClass
 import Testing
 
-/// Tests/OneClassTests/Fixtures/metrics_sklearn.json, written by Scripts/reference/metrics_fixtures.py.
+/// Tests/EvaluationTests/Fixtures/metrics_sklearn.json, written by Scripts/reference/metrics_fixtures.py.
 struct MetricsFixtures: Decodable {
     struct Case: Decodable {
         let name: String

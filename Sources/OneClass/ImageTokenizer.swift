@@ -1,0 +1,44 @@
+import Imaging
+import NN
+import Tensor
+
+/// Turns an image into the extractor's input in one call: Imaging's
+/// `Image.patchAlignedTensor(cropMode:patchSize:)` (crop to multiples of 16, scale to [0, 1],
+/// CLIP normalisation), then NN's `PatchTokenizer` (16×16 patch tokens in raster order, at most
+/// ``maximumPatches``).
+///
+/// This matches the authors' preprocessing (crop, `ToTensor`, `Normalize`); images smaller than
+/// 16 pixels on a side are first resized to 16×16 (bilinear). A ``Detector`` stores one (its
+/// JSON keys `cropMode` and `maximumPatches` are the detector file's `tokenizer`).
+///
+/// ```swift
+/// let tokens = ImageTokenizer().tokens(try Image(contentsOfFile: "photo.jpg"))   // [1, N, 3, 16, 16]
+/// ```
+public struct ImageTokenizer: Sendable, Codable, Equatable {
+    /// How the image is cropped.
+    public var cropMode: CropMode
+    /// The most patches taken from one image (the first ones in raster order).
+    public var maximumPatches: Int
+
+    /// Creates a tokenizer; the defaults are the correct crop and the authors' cap of 19,200.
+    public init(cropMode: CropMode = .centered, maximumPatches: Int = 19_200) {
+        precondition(maximumPatches > 0, "ImageTokenizer: maximumPatches must be positive, got \(maximumPatches)")
+        self.cropMode = cropMode
+        self.maximumPatches = maximumPatches
+    }
+
+    /// The patch grid `(rows, columns)` cut from an image of the given size (before the cap).
+    public func grid(width: Int, height: Int) -> (rows: Int, columns: Int) {
+        cropMode.patchGrid(width: width, height: height, patchSize: PatchTokenizer.patchSize)
+    }
+
+    /// The normalised, cropped image `[3, H', W']`.
+    public func croppedTensor(_ image: Image) -> Tensor {
+        image.patchAlignedTensor(cropMode: cropMode, patchSize: PatchTokenizer.patchSize)
+    }
+
+    /// Patch tokens `[1, N, 3, 16, 16]` of `image`, raster order, N ≤ ``maximumPatches``.
+    public func tokens(_ image: Image) -> Tensor {
+        PatchTokenizer(maximumPatches: maximumPatches).tokens(croppedTensor(image))
+    }
+}
