@@ -12,12 +12,12 @@ struct Evaluate: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Evaluate a detector on real photos and generated images; write metrics, tables and figures.",
         discussion: """
-        The detector is a file from `grain fit` (--detector), or is fitted here on real photos \
-        (--weights, once per member, with --fit-real DIR or a seeded --fit-fraction of --real, the \
-        rest of which is then the real test set): each fit photo gives --fit-crops random square \
-        crops with sides in multiples of 16 from --fit-crop-min to --fit-crop-max, the mixture is \
-        fitted on their features, the threshold is the authors' rule (--rate) on the training \
-        log-likelihoods, and the fitted detector is saved as REPORT/detector.safetensors.
+        The detector is a file from `grain fit` (--detector), or is fitted here on real photos exactly \
+        as `grain fit` fits it with the same flags (--weights, once per member, on --fit-real DIR or on a \
+        seeded --fit-fraction of --real, the rest of which is then the real test set; the fit flags — \
+        --preset, --components, --covariance, --regularization, --threshold, --calibrate, --target-fpr, \
+        --crops-per-image, --crop-size, --crop-min-size, --seed — are `grain fit`'s), and the fitted \
+        detector is saved as REPORT/detector.safetensors.
 
         Test images are scored whole, or as --test-crops random crops of --test-crop-size (an image \
         no larger is one sample). Every setting — the original images, then each --jpeg-quality \
@@ -40,44 +40,26 @@ struct Evaluate: ParsableCommand {
     @Option(help: "Downscaling factors to sweep, comma-separated (e.g. 0.9,0.8,0.7,0.6,0.5).") var downscale: String?
     @Option(help: "Random crops per test image (0: the whole image).") var testCrops = 0
     @Option(help: "Side of the test crops.") var testCropSize = 256
-    @Option(help: "Largest image to decode, in pixels.") var pixelLimit = 89_478_485
-
     @Option(help: "A detector file from `grain fit`.") var detector: String?
 
-    @Option(name: .customLong("weights"), help: "Fit here: extractor weights, once per member.") var weights: [String] = []
+    @OptionGroup var fit: FitOptions
     @Option(help: "Fit on every photo under this folder.") var fitReal: String?
     @Option(help: "Fit on this seeded fraction of --real and test on the rest.") var fitFraction: Double?
-    @Option(help: "Random crops per fit photo.") var fitCrops = 16
-    @Option(help: "Smallest fit crop side (a multiple of 16).") var fitCropMin = 64
-    @Option(help: "Largest fit crop side (a multiple of 16).") var fitCropMax = 256
-    @Option(help: "Re-encode every fit crop as JPEG at this quality first (format-matched fitting).")
-    var fitJPEGQuality: Int?
-    @Option(help: "Mixture components.") var components = 6
-    @Option(help: "Covariance type: full, diagonal, tied or spherical.") var covariance: GaussianMixture.CovarianceType = .full
-    @Option(help: "Added to the covariance diagonals (scikit-learn's reg_covar).") var regularization = 1e-6
-    @Option(help: "The authors' threshold rate on the training log-likelihoods.") var rate = 0.0005
-    @OptionGroup var tokenizerOptions: TokenizerOptions
-    @Option(help: "Seed of the split, the crops and the mixture's initialisation.") var seed: UInt64 = 0
 
     @Flag(help: "Also write every feature to features.safetensors.") var saveFeatures = false
-    @Option(help: "Read the features from a features.safetensors written by --save-features instead of computing them (the fit, split and crop options are then ignored; the mixture options are not).")
+    @Option(help: "Read the features from a features.safetensors written by --save-features instead of computing them (the split, crop and calibration-split options are then those of the saved run; the mixture and threshold options are not, and --weights must name the same weights).")
     var featuresFrom: String?
 
     func validate() throws {
         let fitting = fitReal != nil || fitFraction != nil
         if detector != nil {
-            guard !fitting, weights.isEmpty else { throw ValidationError("--detector excludes --weights, --fit-real and --fit-fraction") }
+            guard !fitting, fit.weights.isEmpty else { throw ValidationError("--detector excludes --weights, --fit-real and --fit-fraction") }
         } else if featuresFrom == nil {
             guard (fitReal == nil) != (fitFraction == nil) else {
                 throw ValidationError("give --detector, or exactly one of --fit-real and --fit-fraction (with --weights)")
             }
         }
         if let fitFraction, !(fitFraction > 0 && fitFraction < 1) { throw ValidationError("--fit-fraction must be in (0, 1)") }
-        if let fitJPEGQuality, !(1...100).contains(fitJPEGQuality) { throw ValidationError("--fit-jpeg-quality must be in 1...100") }
-        guard fitCrops >= 1 else { throw ValidationError("--fit-crops must be ≥ 1") }
-        guard fitCropMin >= 16, fitCropMax >= fitCropMin, fitCropMin % 16 == 0, fitCropMax % 16 == 0 else {
-            throw ValidationError("--fit-crop-min/--fit-crop-max must be multiples of 16 with 16 ≤ min ≤ max")
-        }
         guard testCrops >= 0, testCropSize >= 16 else { throw ValidationError("--test-crops ≥ 0 and --test-crop-size ≥ 16") }
         guard !fake.isEmpty else { throw ValidationError("give at least one --fake folder") }
         _ = try perturbations()
@@ -101,8 +83,8 @@ struct Evaluate: ParsableCommand {
 
     /// Everything the metrics are computed from.
     struct FeatureSet {
-        /// The fit samples' features (empty with --detector).
-        var fit: SampleFeatures
+        /// The fit's features (nil with --detector).
+        var fit: Detector.FitFeatures?
         /// `[setting][source]`: real first, then each generator.
         var tests: [[SampleFeatures]]
         var failures: [String: String] = [:]
@@ -117,64 +99,70 @@ struct Evaluate: ParsableCommand {
         let sourceNames = ["real"] + fake.map { ((($0 as NSString).standardizingPath) as NSString).lastPathComponent }
         guard Set(sourceNames).count == sourceNames.count else { throw ValidationError("--fake folder names must be distinct and not \"real\"") }
 
-        // 1. Features (and, with --detector, the detector).
-        let loaded: Detector? = try detector.map { path in
-            do { return try Detector(contentsOf: URL(fileURLWithPath: path)) } catch {
+        // 1. The detector — loaded, or fitted as `grain fit` fits it — and the test features.
+        let fitted = detector == nil
+        let set: FeatureSet
+        let theDetector: Detector
+        var provenance: [String: String]
+        if let path = detector {
+            do { theDetector = try Detector(contentsOf: URL(fileURLWithPath: path)) } catch {
                 throw ValidationError("\(path): \(error)")
             }
-        }
-        var extractors: [LowLevelFeatureExtractor] = []
-        let set: FeatureSet
-        if let featuresFrom {
-            set = try loadFeatures(featuresFrom, settings: settings, sourceNames: sourceNames, needFit: loaded == nil)
-        } else if let loaded {
-            set = extractTestFeatures(settings: settings, sourceNames: sourceNames, realFiles: try imageFiles([real]),
-                                      fit: SampleFeatures(memberCount: loaded.members.count), tokenizer: loaded.tokenizer,
-                                      extractors: loaded.members.map(\.extractor), weightFiles: loaded.members.map(\.provenance.weightsFileName))
+            if let featuresFrom {
+                set = try loadFeatures(featuresFrom, settings: settings, sourceNames: sourceNames, needFit: false)
+            } else {
+                set = extractTestFeatures(settings: settings, sourceNames: sourceNames, realFiles: try imageFiles([real]), fit: nil,
+                                          tokenizer: theDetector.tokenizer, extractors: theDetector.members.map(\.extractor),
+                                          weightFiles: theDetector.members.map(\.provenance.weightsFileName))
+            }
+            provenance = set.provenance
+            provenance["detector"] = path
         } else {
-            let weightFiles = weights.isEmpty ? [defaultWeights] : weights
-            extractors = try weightFiles.map { try LowLevelFeatureExtractor(contentsOf: URL(fileURLWithPath: $0)) }
-            set = try extractFeatures(settings: settings, sourceNames: sourceNames, extractors: extractors, weightFiles: weightFiles)
+            let configuration = try fit.configuration()
+            let weightFiles = try resolvedWeights(fit.weights)
+            let extractors = try weightFiles.map { file -> (LowLevelFeatureExtractor, Detector.Provenance) in
+                let url = URL(fileURLWithPath: file)
+                let extractor = try LowLevelFeatureExtractor(contentsOf: url)
+                return (extractor, Detector.Provenance(weightsFileName: url.lastPathComponent, weightsSHA256: try SHA256.hexDigest(ofFileAt: url),
+                                                        parametersSHA256: Detector.parametersDigest(of: extractor)))
+            }
+            if let featuresFrom {
+                set = try loadFeatures(featuresFrom, settings: settings, sourceNames: sourceNames, needFit: true)
+            } else {
+                set = try extractFeatures(settings: settings, sourceNames: sourceNames, extractors: extractors.map(\.0),
+                                          weightFiles: weightFiles, configuration: configuration)
+            }
+            do {
+                theDetector = try Detector.fit(features: set.fit!, extractors: extractors, configuration: configuration)
+            } catch {
+                throw ValidationError("fitting the detector: \(error)")
+            }
+            printError(FitReport(detector: theDetector, weightFiles: weightFiles.map { URL(fileURLWithPath: $0) }).text)
+            provenance = set.provenance
         }
-        let memberCount = set.tests[0][0].rows.count
+        let memberCount = theDetector.members.count
+        guard set.tests[0][0].rows.count == memberCount else {
+            throw ValidationError("the features are for \(set.tests[0][0].rows.count) members, the detector has \(memberCount)")
+        }
 
-        // 2. Mixtures and thresholds: the detector's, or fitted on the fit features.
-        var mixtures: [GaussianMixture], thresholds: [Double]
-        var provenance = set.provenance
-        if let loaded {
-            mixtures = loaded.members.map(\.mixture)
-            thresholds = loaded.thresholds
-            provenance["detector"] = detector!
-            for (index, member) in loaded.members.enumerated() {
-                provenance["member\(index)_weights"] = member.provenance.weightsFileName
-                provenance["member\(index)_mixture"] = "\(member.mixture.componentCount) × \(member.mixture.covarianceType.rawValue)"
-                provenance["member\(index)_threshold"] = "\(member.threshold) (\(member.thresholdReport.rule.rawValue))"
+        // 2. Mixtures and thresholds: the detector's.
+        let mixtures = theDetector.members.map(\.mixture), thresholds = theDetector.thresholds
+        for (index, member) in theDetector.members.enumerated() {
+            let mixture = member.mixture
+            provenance["member\(index)_weights"] = member.provenance.weightsFileName
+            provenance["member\(index)_mixture"] = "\(mixture.componentCount) × \(mixture.covarianceType.rawValue), regularization \(mixture.configuration.regularization)"
+                + ", converged \(mixture.converged) after \(mixture.iterationCount) iterations, \(mixture.parameterCount) parameters"
+            var threshold = "\(member.threshold) (\(member.thresholdReport.rule.rawValue)"
+            if let calibration = member.thresholdReport.calibration {
+                threshold += String(format: ", calibrated on %d photos: false-positive rate %.4f, %.0f%% interval [%.4f, %.4f]",
+                                    calibration.calibrationCount, calibration.realisedFalsePositiveRate, 100 * calibration.confidenceLevel,
+                                    calibration.falsePositiveRateInterval.lowerBound, calibration.falsePositiveRateInterval.upperBound)
             }
-        } else {
-            mixtures = []
-            thresholds = []
-            for member in 0..<memberCount {
-                let x = set.fit.matrix(member: member)
-                let configuration = GaussianMixture.Configuration(componentCount: components, covarianceType: covariance,
-                                                                  regularization: regularization)
-                var generator = RandomGenerator(seed: seed &+ 2 &+ UInt64(member))
-                let mixture = try GaussianMixture(fitting: x, configuration: configuration, using: &generator)
-                let training = try mixture.scoreSamples(x)
-                let threshold = LikelihoodThreshold.authors(trainingLogLikelihoods: training, rate: rate)
-                mixtures.append(mixture)
-                thresholds.append(threshold)
-                let bic = -2 * training.reduce(0, +) + Double(mixture.parameterCount) * log(Double(x.rows))
-                provenance.merge([
-                    "member\(member)_weights": set.weightFiles[member],
-                    "member\(member)_mixture": "\(components) × \(covariance.rawValue), regularization \(regularization), seed \(seed &+ 2 &+ UInt64(member))",
-                    "member\(member)_mixture_fit": "\(x.rows) samples, converged \(mixture.converged) after \(mixture.iterationCount) iterations, "
-                        + "mean log-likelihood \(mixture.lowerBound), \(mixture.parameterCount) parameters, BIC \(bic)",
-                    "member\(member)_threshold": "\(threshold) (authors' rule, rate \(rate), on the \(x.rows) training samples)",
-                ]) { $1 }
-                printError(String(format: "member %d: %d × %@ on %d samples, converged %@ after %d iterations; threshold %.2f",
-                                  member, components, covariance.rawValue, x.rows, mixture.converged ? "yes" : "no",
-                                  mixture.iterationCount, threshold))
-            }
+            provenance["member\(index)_threshold"] = threshold + ")"
+        }
+        if let summary = theDetector.fitSummary {
+            for (index, selection) in summary.mixtureSelections.enumerated() { provenance["member\(index)_mixture_selection"] = selection.table }
+            if !summary.warnings.isEmpty { provenance["warnings"] = summary.warnings.joined(separator: "\n") }
         }
 
         // 3. Scores and reports: the combined score at the top, each member's below when several.
@@ -219,17 +207,10 @@ struct Evaluate: ParsableCommand {
         }
 
         // 4. The fitted detector and the features, for reuse.
-        if loaded == nil, !extractors.isEmpty {
-            let members = try extractors.enumerated().map { index, extractor in
-                let url = URL(fileURLWithPath: set.weightFiles[index])
-                return Detector.Member(
-                    extractor: extractor, mixture: mixtures[index], threshold: thresholds[index],
-                    provenance: Detector.Provenance(weightsFileName: url.lastPathComponent, weightsSHA256: try SHA256.hexDigest(ofFileAt: url),
-                                                    parametersSHA256: Detector.parametersDigest(of: extractor)),
-                    thresholdReport: Detector.ThresholdReport(rule: .authors, rate: rate, authorsThreshold: thresholds[index],
-                                                              trainingSampleCount: set.fit.count))
+        if fitted {
+            do { try theDetector.save(to: outURL.appendingPathComponent("detector.safetensors")) } catch {
+                throw ValidationError("\(error)")
             }
-            try Detector(members: members, tokenizer: tokenizerOptions.tokenizer).save(to: outURL.appendingPathComponent("detector.safetensors"))
         }
         if saveFeatures { try writeFeatures(set, settings: settings, sourceNames: sourceNames, to: outURL.appendingPathComponent("features.safetensors")) }
         printSummary(report)
@@ -255,7 +236,19 @@ struct Evaluate: ParsableCommand {
             }
             metadata[key] = try jsonString(features.names)
         }
-        if set.fit.count > 0 { try add("fit", set.fit) }
+        if let fit = set.fit {
+            // The fit's features: training crops and calibration samples per member, with their photos.
+            let d = LowLevelFeatureExtractor.featureDimension
+            for member in 0..<fit.memberCount {
+                tensors.append((Self.featureKey("fit/training", member: member),
+                                Tensor(shape: [fit.trainingSampleCount, d], scalars: fit.training[member])))
+                tensors.append((Self.featureKey("fit/calibration", member: member),
+                                Tensor(shape: [fit.calibrationGroups.count, d], scalars: fit.calibration[member])))
+            }
+            metadata["fit/training_groups"] = try jsonString(fit.trainingGroups.map(String.init))
+            metadata["fit/calibration_groups"] = try jsonString(fit.calibrationGroups.map(String.init))
+            metadata["fit/skipped"] = String(decoding: try JSONEncoder().encode(fit.skipped), as: UTF8.self)
+        }
         for (settingIndex, setting) in settings.enumerated() {
             for (sourceIndex, name) in sourceNames.enumerated() { try add("\(setting)/\(name)", set.tests[settingIndex][sourceIndex]) }
         }
@@ -282,72 +275,88 @@ struct Evaluate: ParsableCommand {
         }
         var provenance = file.metadata["provenance"].flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: String] } ?? [:]
         provenance["features_from"] = path
-        return FeatureSet(fit: needFit ? try read("fit") : SampleFeatures(memberCount: memberCount),
+        func readFit() throws -> Detector.FitFeatures {
+            func groups(_ key: String) throws -> [Int] {
+                guard let json = file.metadata[key], let values = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String] else {
+                    throw ValidationError("\(path): no \"\(key)\": saved by an older grain evaluate? Run it again with --save-features")
+                }
+                return try values.map { value in
+                    guard let group = Int(value) else { throw ValidationError("\(path): \"\(key)\" holds \"\(value)\", not a photo index") }
+                    return group
+                }
+            }
+            var fit = Detector.FitFeatures(memberCount: memberCount)
+            fit.trainingGroups = try groups("fit/training_groups")
+            fit.calibrationGroups = try groups("fit/calibration_groups")
+            for member in 0..<memberCount {
+                fit.training[member] = try file.tensor(named: Self.featureKey("fit/training", member: member)).scalars
+                fit.calibration[member] = try file.tensor(named: Self.featureKey("fit/calibration", member: member)).scalars
+            }
+            if let skipped = file.metadata["fit/skipped"] {
+                fit.skipped = try JSONDecoder().decode([Detector.SkippedImage].self, from: Data(skipped.utf8))
+            }
+            return fit
+        }
+        return FeatureSet(fit: needFit ? try readFit() : nil,
                           tests: try settings.map { setting in try sourceNames.map { try read("\(setting)/\($0)") } },
                           provenance: provenance, weightFiles: weightFiles)
     }
 
-    /// Computes the fit features (random crops of the fit photos) and every test feature.
+    /// Splits the real photos into fit and test photos, extracts the fit's features as
+    /// `grain fit` does (``Detector/fitFeatures(realImages:extractors:configuration:progress:)``)
+    /// and every test feature.
     func extractFeatures(settings: [ImagePerturbation], sourceNames: [String], extractors: [LowLevelFeatureExtractor],
-                         weightFiles: [String]) throws -> FeatureSet {
+                         weightFiles: [String], configuration: Detector.FitConfiguration) throws -> FeatureSet {
         // Which real photos fit the model and which test it.
         var realFiles = try imageFiles([real])
         var fitFiles: [String]
         if let fitReal {
             fitFiles = try imageFiles([fitReal])
         } else {
-            var generator = RandomGenerator(seed: seed)
+            var generator = RandomGenerator(seed: Detector.derivedSeed(configuration.seed, stream: 40_000))
             let shuffled = realFiles.shuffled(using: &generator)
             let fitCount = Int((Double(shuffled.count) * fitFraction!).rounded())
             fitFiles = Array(shuffled[..<fitCount]).sorted()
             realFiles = Array(shuffled[fitCount...]).sorted()
         }
         guard !fitFiles.isEmpty, !realFiles.isEmpty else { throw ValidationError("no fit or no real test photos") }
-        printError("fit on \(fitFiles.count) real photos × \(fitCrops) crops; test on \(realFiles.count) real photos")
-
-        let tokenizer = tokenizerOptions.tokenizer
-        var fit = SampleFeatures(memberCount: extractors.count)
-        var generator = RandomGenerator(seed: seed &+ 1)
+        try fit.check(photoCount: fitFiles.count, configuration: configuration)
+        printError("fit on \(fitFiles.count) real photos; test on \(realFiles.count) real photos")
         var fitProgress = Progress(total: fitFiles.count, unit: "fit photos")
-        for file in fitFiles {
-            defer { fitProgress.advance() }
-            do {
-                let image = try Image(contentsOfFile: file, pixelLimit: pixelLimit)
-                for _ in 0..<fitCrops {
-                    let crop = fitCropRectangle(width: image.width, height: image.height, using: &generator)
-                    var sample = image.cropped(x: crop.x, y: crop.y, width: crop.width, height: crop.height)
-                    if let fitJPEGQuality { sample = try ImagePerturbation.jpeg(quality: fitJPEGQuality).applied(to: sample) }
-                    let tokens = tokenizer.tokens(sample)
-                    fit.append(name: "\(file)#\(crop.label)", features: extractors.map { $0.features(tokens).scalars })
-                }
-            } catch {
-                printError("\(file): \(error) (not used for fitting)")
+        let fit: Detector.FitFeatures
+        do {
+            fit = try Detector.fitFeatures(realImages: fitFiles.map { URL(fileURLWithPath: $0) }, extractors: extractors,
+                                           configuration: configuration) { event in
+                if case .extracted = event { fitProgress.advance() }
             }
+        } catch {
+            throw ValidationError("extracting the fit's features: \(error)")
         }
-        guard fit.count > 0 else { throw ValidationError("no fit photo could be read") }
+        for skipped in fit.skipped { printError("\(skipped.path): \(skipped.reason) (not used for fitting)") }
         var set = extractTestFeatures(settings: settings, sourceNames: sourceNames, realFiles: realFiles, fit: fit,
-                                      tokenizer: tokenizer, extractors: extractors, weightFiles: weightFiles)
+                                      tokenizer: configuration.tokenizer, extractors: extractors, weightFiles: weightFiles)
+        let crops = configuration.crops
         set.provenance.merge([
-            "fit_photos": "\(fitFiles.count)", "fit_crops_per_photo": "\(fitCrops)",
-            "fit_crop_sides": "\(fitCropMin)...\(fitCropMax) (multiples of 16)",
-            "fit_jpeg_quality": fitJPEGQuality.map { "\($0)" } ?? "none (as decoded)",
+            "fit_photos": "\(fitFiles.count)", "fit_crops_per_photo": "\(crops.count)",
+            "fit_crop_sides": "\(crops.minimumSize)...\(crops.size) (multiples of 16)",
             "fit_split": fitReal.map { "all of \($0)" } ?? "seeded fraction \(fitFraction!) of \(real)",
             "fit_photo_list": fitFiles.joined(separator: "\n"),
+            "fit_configuration": String(decoding: try JSONEncoder().encode(configuration), as: UTF8.self),
         ]) { $1 }
         return set
     }
 
     /// Computes every test sample's features under every setting.
-    func extractTestFeatures(settings: [ImagePerturbation], sourceNames: [String], realFiles: [String], fit: SampleFeatures,
+    func extractTestFeatures(settings: [ImagePerturbation], sourceNames: [String], realFiles: [String], fit: Detector.FitFeatures?,
                              tokenizer: ImageTokenizer, extractors: [LowLevelFeatureExtractor], weightFiles: [String]) -> FeatureSet {
-        let sampling = TestSampling(cropsPerImage: testCrops, cropSize: testCropSize, seed: seed)
+        let sampling = TestSampling(cropsPerImage: testCrops, cropSize: testCropSize, seed: fit.seed)
         let sources: [[URL]] = [realFiles.map { URL(fileURLWithPath: $0) }] + fake.map { ImageFiles.expand([$0]) }
         var set = FeatureSet(fit: fit, tests: Array(repeating: [], count: settings.count), weightFiles: weightFiles)
         var progress = Progress(total: sources.map(\.count).reduce(0, +), unit: "test images")
         for (sourceIndex, files) in sources.enumerated() {
             let result = Evaluation.features(
                 files: files, perturbations: settings, sampling: sampling, streamBase: UInt64(sourceIndex * 1_000_003),
-                memberCount: extractors.count, pixelLimit: pixelLimit,
+                memberCount: extractors.count, pixelLimit: fit.pixelLimit,
                 extract: { image in
                     let tokens = tokenizer.tokens(image)
                     return extractors.map { $0.features(tokens).scalars }
@@ -359,21 +368,10 @@ struct Evaluate: ParsableCommand {
         set.provenance = [
             "weights": weightFiles.joined(separator: ", "), "crop_mode": tokenizer.cropMode.rawValue,
             "maximum_patches": "\(tokenizer.maximumPatches)", "real_test_photos": "\(realFiles.count)",
-            "test_samples": testCrops > 0 ? "\(testCrops) random \(testCropSize)×\(testCropSize) crops per larger image, seed \(seed)" : "whole images",
+            "test_samples": testCrops > 0 ? "\(testCrops) random \(testCropSize)×\(testCropSize) crops per larger image, seed \(fit.seed)" : "whole images",
             "generators": sourceNames.dropFirst().joined(separator: ", "),
         ]
         return set
-    }
-
-    /// A random square fit crop: side a multiple of 16 in `fitCropMin…fitCropMax` (at most the
-    /// image's shorter side, floored to 16), uniform position.
-    func fitCropRectangle(width: Int, height: Int, using generator: inout RandomGenerator) -> CropRectangle {
-        let largest = max(16, min(fitCropMax, min(width, height) / 16 * 16))
-        let smallest = min(fitCropMin, largest)
-        let side = min(16 * Int.random(in: (smallest / 16)...(largest / 16), using: &generator), width, height)
-        let sideX = min(side, width), sideY = min(side, height)
-        return CropRectangle(x: Int.random(in: 0...(width - sideX), using: &generator), y: Int.random(in: 0...(height - sideY), using: &generator),
-                             width: sideX, height: sideY)
     }
 
     func printSummary(_ report: EvaluationReport) {

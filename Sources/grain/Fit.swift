@@ -35,6 +35,7 @@ struct Fit: ParsableCommand {
         let configuration = try options.configuration()
         let files: [URL] = try imageFiles(real).map { URL(fileURLWithPath: $0) }
         guard !files.isEmpty else { throw ValidationError("--real: no JPEG or PNG files under \(real.joined(separator: ", "))") }
+        try options.check(photoCount: files.count, configuration: configuration)
 
         var progress = Progress(total: files.count, unit: "images")
         var selectionProgress: Progress?

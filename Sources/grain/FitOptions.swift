@@ -112,6 +112,23 @@ struct FitOptions: ParsableArguments {
         guard pixelLimit >= 1 else { throw ValidationError("--pixel-limit must be ≥ 1, got \(pixelLimit)") }
     }
 
+    /// Throws a validation error naming the flag when `photoCount` photos cannot support the
+    /// configuration: the calibration split must leave photos on both sides, and cross-validation
+    /// needs at least one training photo per fold.
+    func check(photoCount: Int, configuration: Detector.FitConfiguration) throws {
+        var training = photoCount
+        if let calibration = configuration.calibration {
+            let held = Int((Double(photoCount) * calibration.fraction).rounded())
+            guard held >= 1, held < photoCount else {
+                throw ValidationError("--calibrate \(calibration.fraction): \(photoCount) photos leave \(held) for calibration and \(photoCount - held) for fitting; both need at least one (give more photos or another fraction)")
+            }
+            training -= held
+        }
+        if case let .crossValidated(_, folds) = configuration.mixtureChoice, training < folds {
+            throw ValidationError("--components auto: cross-validation with --folds \(folds) needs at least \(folds) training photos, got \(training); give more photos, fewer --folds, or a fixed --components K")
+        }
+    }
+
     /// The configuration these flags describe.
     func configuration() throws -> Detector.FitConfiguration {
         let paper = preset == .paper

@@ -93,7 +93,7 @@ struct CommandLineTests {
                              "--out", detector.path, "--components", "1", "--covariance", "spherical",
                              "--calibrate", "0.25", "--target-fpr", "0.5", "--crop", "center", "--seed", "3"], in: folder)
         #expect(fit.status == 0, "\(fit.errors)")
-        #expect(fit.output.contains("fitted on 6 images") && fit.output.contains("joint rule on 2 held-out real images"))
+        #expect(fit.output.contains("fitted on 6 photos") && fit.output.contains("false-positive rate on 2 held-out real photos"))
         #expect(FileManager.default.fileExists(atPath: detector.path))
 
         // detect, JSON lines: verdicts for readable files, errors for the others, exit code 1.
