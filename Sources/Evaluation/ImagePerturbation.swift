@@ -12,6 +12,10 @@ public enum ImagePerturbation: Codable, Hashable, Sendable, CustomStringConverti
     /// Resized by `factor` with Pillow's bicubic filter (antialiased): the new size is
     /// `max(1, round(W·factor)) × max(1, round(H·factor))`.
     case downscale(factor: Double)
+    /// A common size for both classes: resized with Pillow's bicubic filter so that the shorter
+    /// side is `side` (up or down), then centre-cropped to `side × side` — every image goes
+    /// through the same resampling, so size and resampling traces no longer tell the classes apart.
+    case matchedSize(side: Int)
 
     /// The perturbed image.
     ///
@@ -29,6 +33,15 @@ public enum ImagePerturbation: Codable, Hashable, Sendable, CustomStringConverti
             let width = max(1, Int((Double(image.width) * factor).rounded()))
             let height = max(1, Int((Double(image.height) * factor).rounded()))
             return width == image.width && height == image.height ? image : image.resized(width: width, height: height, filter: .bicubic)
+        case .matchedSize(let side):
+            guard side >= 16 else {
+                throw .encodingFailed(path: "<memory>", detail: "matched size \(side), expected at least 16")
+            }
+            let scale = Double(side) / Double(min(image.width, image.height))
+            let width = max(side, Int((Double(image.width) * scale).rounded()))
+            let height = max(side, Int((Double(image.height) * scale).rounded()))
+            let resized = image.resized(width: width, height: height, filter: .bicubic)
+            return resized.cropped(x: (width - side) / 2, y: (height - side) / 2, width: side, height: side)
         }
     }
 
@@ -38,6 +51,7 @@ public enum ImagePerturbation: Codable, Hashable, Sendable, CustomStringConverti
         case .original: "original"
         case .jpeg(let quality): "jpeg-q\(quality)"
         case .downscale(let factor): "downscale-\(Self.trimmed(factor))"
+        case .matchedSize(let side): "size-\(side)"
         }
     }
 

@@ -38,6 +38,10 @@ struct Evaluate: ParsableCommand {
     @Option(help: "The report folder (created).") var out: String
     @Option(help: "JPEG qualities to sweep, comma-separated (e.g. 100,90,80,70).") var jpegQuality: String?
     @Option(help: "Downscaling factors to sweep, comma-separated (e.g. 0.9,0.8,0.7,0.6,0.5).") var downscale: String?
+    @Option(help: "Bias audit: re-encode both classes as JPEG at this quality in memory, e.g. jpeg:90 (repeatable); reported beside the original files.")
+    var matchFormat: [String] = []
+    @Option(help: "Bias audit: resize both classes so the shorter side is S, then centre-crop S×S (repeatable).")
+    var matchSize: [Int] = []
     @Option(help: "Random crops per test image (0: the whole image).") var testCrops = 0
     @Option(help: "Side of the test crops.") var testCropSize = 256
     @Option(help: "A detector file from `grain fit`.") var detector: String?
@@ -78,7 +82,19 @@ struct Evaluate: ParsableCommand {
             guard let f = Double(text), f > 0, f <= 1 else { throw ValidationError("--downscale: \(text) is not in (0, 1]") }
             return .downscale(factor: f)
         }
-        return [.original] + qualities + factors
+        let formats = try matchFormat.map { text -> ImagePerturbation in
+            let parts = text.lowercased().split(separator: ":")
+            guard parts.count == 2, parts[0] == "jpeg", let q = Int(parts[1]), (1...100).contains(q) else {
+                throw ValidationError("--match-format: \(text) is not jpeg:Q with Q in 1...100")
+            }
+            return .jpeg(quality: q)
+        }
+        let sizes = try matchSize.map { side -> ImagePerturbation in
+            guard side >= 16 else { throw ValidationError("--match-size: \(side) is below 16 (one patch)") }
+            return .matchedSize(side: side)
+        }
+        var seen = Set<ImagePerturbation>()
+        return ([.original] + formats + sizes + qualities + factors).filter { seen.insert($0).inserted }
     }
 
     /// Everything the metrics are computed from.
@@ -212,6 +228,11 @@ struct Evaluate: ParsableCommand {
                 throw ValidationError("\(error)")
             }
         }
+        let audit = BiasAudit(settings: combinedScores, threshold: combinedThreshold, seed: fit.seed)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(audit).write(to: outURL.appendingPathComponent("audit.json"))
+        print(audit.table)
         if saveFeatures { try writeFeatures(set, settings: settings, sourceNames: sourceNames, to: outURL.appendingPathComponent("features.safetensors")) }
         printSummary(report)
         if !set.failures.isEmpty {
