@@ -135,31 +135,29 @@ extension Matrix {
             matrix.elements.withUnsafeBufferPointer { (factorStorage + component &* d &* d).update(from: $0.baseAddress!, count: d &* d) }
         }
         let factors = SendablePointer(factorStorage)
-        do {
-            x.elements.withUnsafeBufferPointer { samples in
-                centres.elements.withUnsafeBufferPointer { centreValues in
-                    result.elements.withUnsafeMutableBufferPointer { output in
-                        let source = SendablePointer(UnsafeMutablePointer(mutating: samples.baseAddress!))
-                        let means = SendablePointer(UnsafeMutablePointer(mutating: centreValues.baseAddress!))
-                        let norms = SendablePointer(output.baseAddress!)
-                        Parallel.forRanges(tiles, minimumChunk: 1) { firstTile, endTile in
-                            let work = UnsafeMutablePointer<Double>.allocate(capacity: Swift.max(tileRows &* d, 1))
-                            defer { work.deallocate() }
-                            for tile in firstTile..<endTile {
-                                let start = tile &* tileRows, rows = Swift.min(tileRows, n &- start)
-                                for component in 0..<k {
-                                    let c = means.pointer + component &* d
-                                    for r in 0..<rows {
-                                        let row = source.pointer + (start &+ r) &* d, target = work + r &* d
-                                        for j in 0..<d { target[j] = row[j] - c[j] }
-                                    }
-                                    if d > 0 {
-                                        cblas_dtrmm(CblasRowMajor, CblasRight, upper ? CblasUpper : CblasLower, CblasNoTrans, CblasNonUnit,
-                                                    Int32(rows), Int32(d), 1, factors.pointer + component &* d &* d, Int32(d), work, Int32(d))
-                                    }
-                                    for r in 0..<rows {
-                                        norms.pointer[(start &+ r) &* k &+ component] = squaredNorm(work + r &* d, count: d)
-                                    }
+        x.elements.withUnsafeBufferPointer { samples in
+            centres.elements.withUnsafeBufferPointer { centreValues in
+                result.elements.withUnsafeMutableBufferPointer { output in
+                    let source = SendablePointer(UnsafeMutablePointer(mutating: samples.baseAddress!))
+                    let means = SendablePointer(UnsafeMutablePointer(mutating: centreValues.baseAddress!))
+                    let norms = SendablePointer(output.baseAddress!)
+                    Parallel.forRanges(tiles, minimumChunk: 1) { firstTile, endTile in
+                        let work = UnsafeMutablePointer<Double>.allocate(capacity: Swift.max(tileRows &* d, 1))
+                        defer { work.deallocate() }
+                        for tile in firstTile..<endTile {
+                            let start = tile &* tileRows, rows = Swift.min(tileRows, n &- start)
+                            for component in 0..<k {
+                                let c = means.pointer + component &* d
+                                for r in 0..<rows {
+                                    let row = source.pointer + (start &+ r) &* d, target = work + r &* d
+                                    for j in 0..<d { target[j] = row[j] - c[j] }
+                                }
+                                if d > 0 {
+                                    cblas_dtrmm(CblasRowMajor, CblasRight, upper ? CblasUpper : CblasLower, CblasNoTrans, CblasNonUnit,
+                                                Int32(rows), Int32(d), 1, factors.pointer + component &* d &* d, Int32(d), work, Int32(d))
+                                }
+                                for r in 0..<rows {
+                                    norms.pointer[(start &+ r) &* k &+ component] = squaredNorm(work + r &* d, count: d)
                                 }
                             }
                         }

@@ -22,34 +22,24 @@ extension Tensor {
             else if beta != 1 { for i in 0..<m { for j in 0..<n { c[i &* ldc &+ j] *= beta } } }
             return
         }
-        let work = m &* n &* k
+        // Split over the longer side of C: output columns (n ≥ m) or rows, in multiples of 16.
         let alignment = 16
-        if n >= m {
-            let blocks = BLASThreading.splitCount(work: work, extent: n, alignment: alignment)
-            if blocks > 1 {
-                let units = (n &+ alignment &- 1) / alignment
-                let target = SendablePointer(c)
-                Parallel.forRanges(units, minimumChunk: Swift.max(1, units / blocks)) { start, end in
-                    let j0 = start &* alignment, j1 = Swift.min(n, end &* alignment)
-                    serialGemm(a, transposeA: transposeA, b + (transposeB ? j0 &* ldb : j0), transposeB: transposeB,
-                               m: m, n: j1 &- j0, k: k, into: target.pointer + j0, alpha: alpha, beta: beta,
-                               lda: lda, ldb: ldb, ldc: ldc)
-                }
-                return
+        let splitColumns = n >= m
+        let extent = splitColumns ? n : m
+        let blocks = BLASThreading.splitCount(work: m &* n &* k, extent: extent, alignment: alignment)
+        if blocks > 1 {
+            let units = (extent &+ alignment &- 1) / alignment
+            let target = SendablePointer(c)
+            Parallel.forRanges(units, minimumChunk: Swift.max(1, units / blocks)) { start, end in
+                let first = start &* alignment, count = Swift.min(extent, end &* alignment) &- first
+                let offsetA = splitColumns ? 0 : (transposeA ? first : first &* lda)
+                let offsetB = splitColumns ? (transposeB ? first &* ldb : first) : 0
+                serialGemm(a + offsetA, transposeA: transposeA, b + offsetB, transposeB: transposeB,
+                           m: splitColumns ? m : count, n: splitColumns ? count : n, k: k,
+                           into: target.pointer + (splitColumns ? first : first &* ldc), alpha: alpha, beta: beta,
+                           lda: lda, ldb: ldb, ldc: ldc)
             }
-        } else {
-            let blocks = BLASThreading.splitCount(work: work, extent: m, alignment: alignment)
-            if blocks > 1 {
-                let units = (m &+ alignment &- 1) / alignment
-                let target = SendablePointer(c)
-                Parallel.forRanges(units, minimumChunk: Swift.max(1, units / blocks)) { start, end in
-                    let i0 = start &* alignment, i1 = Swift.min(m, end &* alignment)
-                    serialGemm(a + (transposeA ? i0 : i0 &* lda), transposeA: transposeA, b, transposeB: transposeB,
-                               m: i1 &- i0, n: n, k: k, into: target.pointer + i0 &* ldc, alpha: alpha, beta: beta,
-                               lda: lda, ldb: ldb, ldc: ldc)
-                }
-                return
-            }
+            return
         }
         serialGemm(a, transposeA: transposeA, b, transposeB: transposeB, m: m, n: n, k: k, into: c,
                    alpha: alpha, beta: beta, lda: lda, ldb: ldb, ldc: ldc)
