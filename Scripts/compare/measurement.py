@@ -60,7 +60,8 @@ def reexec_without_overrides():
     print(f"measurement: re-running without {removed} (both sides pick their BLAS kernels from the CPU)",
           file=sys.stderr, flush=True)
     sys.stdout.flush()
-    os.execve(sys.executable, [sys.executable] + sys.argv, environment)
+    arguments = getattr(sys, "orig_argv", [sys.executable] + sys.argv)[1:]  # interpreter options kept
+    os.execve(sys.executable, [sys.executable] + arguments, environment)
 
 
 def benchmark_environment(threads=None, base=None):

@@ -79,8 +79,8 @@ def main():
     sd_path = os.path.join(folder, "sd.out")
     if os.path.exists(sd_path):
         for line in open(sd_path):
-            if line.startswith("{") and '"diffusers"' in line and '"grain"' in line:
-                row = json.loads(line)
+            row = json.loads(line) if line.startswith("{") else {}
+            if isinstance(row.get("diffusers"), dict) and "best_seconds" in row.get("grain", {}):
                 ours, theirs = row["grain"], row["diffusers"]
                 print(f"| SD {row['part']}, {ours['input']} | {ours['best_seconds']:.2f} s | diffusers {theirs['best_seconds']:.2f} s | "
                       f"Grain / diffusers {ours['best_seconds'] / theirs['best_seconds']:.2f}× best | {protocol_cell(row)} | |")
