@@ -23,8 +23,13 @@ own build folder; the default build, like any SwiftPM build without flags, targe
 x86-64 (SSE2), while PyTorch picks AVX2/AVX-512 kernels at run time.
 GRAIN_KERNELS=portable (or avx2) in the environment makes Grain use its Swift SIMD kernels (or
 the AVX2 ones) instead of the widest C kernels the CPU supports; the table's header names it.
-Grain's OpenBLAS reads OPENBLAS_NUM_THREADS (unset or 2 on a 2-core machine); the other
-OPENBLAS_* variables of the machine are left as they are.
+Grain runs OpenBLAS single-threaded and splits large products over its own workers (the raw
+cblas_sgemm bar runs with OpenBLAS's own threads, as many as Grain's workers).
+
+The measurement protocol (Scripts/compare/measurement.py): waits for an idle machine before each
+round, marks rounds in which other processes used > 10 % of the machine (their records are left
+out of best-of and medians), runs both sides without OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, and
+prints Grain's kernel level and OpenBLAS core and PyTorch's BLAS / OpenMP libraries.
 """
 import argparse
 import json
@@ -33,6 +38,8 @@ import statistics
 import subprocess
 import sys
 from pathlib import Path
+
+import measurement
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
@@ -45,8 +52,8 @@ MEMORY_OPS = ["add", "mul", "gelu", "layer_norm", "group_norm", "softmax"]
 
 
 def child_environment(args):
-    """The environment of both benchmark processes."""
-    env = dict(os.environ)
+    """The environment of both benchmark processes (no OpenBLAS overrides)."""
+    env = measurement.benchmark_environment()
     if args.hugepages:
         tunables = [t for t in env.get("GLIBC_TUNABLES", "").split(":") if t]
         env["GLIBC_TUNABLES"] = ":".join(tunables + ["glibc.malloc.hugetlb=1"])
@@ -81,7 +88,7 @@ def grain_binary(args):
     return Path(path) / "grain-opbench"
 
 
-def collect(args, binary):
+def collect(args, binary, protocol):
     """Per (implementation, op, shape): the records of every round.
 
     Each round runs every op once in Grain and once in PyTorch, op by op and alternating which
@@ -100,25 +107,31 @@ def collect(args, binary):
 
     def run_grain(op):
         for line in run_lines([str(binary), "--repeats", str(args.repeats), "--only", op], env=env):
-            records.setdefault(("grain", line["op"], line["shape"]), []).append(line)
+            records.setdefault(("grain", line["op"], line["shape"]), []).append(dict(line, round=round_index))
 
     def run_torch(op):
         command = [sys.executable, str(HERE / "torch_opbench.py"), "--repeats", str(args.repeats), "--threads", "2",
                    "--only", op]
         for line in run_lines(command, env=env):
-            records.setdefault(("torch", line["op"], line["shape"]), []).append(line)
+            records.setdefault(("torch", line["op"], line["shape"]), []).append(dict(line, round=round_index))
 
     for round_index in range(args.rounds):
         print(f"round {round_index + 1}/{args.rounds}", file=sys.stderr, flush=True)
-        # The copy baseline every round: the bandwidth ratios need it.
-        run_grain("memcpy")
-        for op in wanted:
-            sides = [(run_grain, op in grain_ops), (run_torch, op in torch_ops)]
-            if round_index % 2 == 1:
-                sides.reverse()
-            for run, available in sides:
-                if available:
-                    run(op)
+        with protocol.round() as current:
+            # The copy baseline every round: the bandwidth ratios need it.
+            run_grain("memcpy")
+            for op in wanted:
+                sides = [(run_grain, op in grain_ops), (run_torch, op in torch_ops)]
+                if round_index % 2 == 1:
+                    sides.reverse()
+                for run, available in sides:
+                    if available:
+                        run(op)
+        print(f"round {round_index + 1}: {current.describe()}", file=sys.stderr, flush=True)
+    # Records of loaded rounds are left out (all kept when every round was loaded).
+    for key, lines in records.items():
+        clean = [line for line in lines if not protocol.rounds[line["round"]].loaded]
+        records[key] = clean or lines
     return records
 
 
@@ -241,13 +254,19 @@ def main():
     parser.add_argument("--hugepages", action="store_true",
                         help="run both sides with GLIBC_TUNABLES=glibc.malloc.hugetlb=1 (transparent huge pages)")
     parser.add_argument("--json", default=None, help="also write every raw record to this JSON-lines file")
+    measurement.protocol_arguments(parser)
     args = parser.parse_args()
+    measurement.reexec_without_overrides()
     threads = os.environ.get("OPENBLAS_NUM_THREADS")
     if threads not in (None, "", "2"):
         print(f"warning: OPENBLAS_NUM_THREADS={threads}; the comparison assumes 2 threads", file=sys.stderr)
     binary = grain_binary(args) if args.skip_build else build_grain(args)
+    grain_cli = str(ROOT / ".build" / "release" / "grain")
+    runtime = measurement.print_runtime(grain_cli if os.path.exists(grain_cli) else None, child_environment(args),
+                                        python_modules=["torch"])
+    protocol = measurement.Protocol.from_arguments(args)
     load_before = os.getloadavg()
-    records = collect(args, binary)
+    records = collect(args, binary, protocol)
     load_after = os.getloadavg()
     if args.json:
         with open(args.json, "w") as handle:
@@ -260,6 +279,12 @@ def main():
           f"Grain built for {args.target_cpu or 'baseline x86-64'}"
           f"{', GRAIN_KERNELS=' + os.environ['GRAIN_KERNELS'] if os.environ.get('GRAIN_KERNELS') else ''}; load average (1 min) "
           f"{load_before[0]:.1f} before, {load_after[0]:.1f} after on {os.cpu_count()} CPUs")
+    grain_runtime = runtime.get("grain", {})
+    rounds = protocol.summary()["protocol"]
+    loads = ", ".join(f"{r['foreign_load']:.0%}" for r in rounds["rounds"])
+    print(f"Grain kernels {grain_runtime.get('kernels', '?')}, OpenBLAS core {grain_runtime.get('openblas_core', '?')}; "
+          f"PyTorch BLAS {runtime.get('python', '?')}; clean rounds {rounds['clean_rounds']}/{args.rounds} "
+          f"(other load per round: {loads})")
     print(table(records))
 
 

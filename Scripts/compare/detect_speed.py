@@ -24,6 +24,11 @@
 
     swift build -c release --product grain
     python3 Scripts/compare/detect_speed.py [--images 32 --rounds 3]
+
+The measurement protocol (Scripts/compare/measurement.py): waits for an idle machine before each
+round, marks rounds in which other processes used > 10 % of the machine (excluded from best and
+median), runs both sides without OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, and prints Grain's kernel
+level and OpenBLAS core and the Python side's BLAS / OpenMP libraries.
 """
 import argparse
 import glob
@@ -35,6 +40,8 @@ import subprocess
 import sys
 import tempfile
 import time
+
+import measurement
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SHARED = os.path.normpath(os.path.join(ROOT, "..", "shared"))
@@ -117,12 +124,16 @@ def main():
     parser.add_argument("--weights", default=os.path.join(SHARED, "weights/beyond-generation/basic.safetensors"))
     parser.add_argument("--keep", help="Use (or create) this folder for the images and the detector instead of a temporary one.")
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
+    measurement.protocol_arguments(parser)
     args = parser.parse_args()
     if args.worker:
         worker(args.worker[0], args.worker[1:], args.threads)
         return
+    measurement.reexec_without_overrides()
 
-    environment = dict(os.environ, OPENBLAS_NUM_THREADS=str(args.threads), OMP_NUM_THREADS=str(args.threads))
+    environment = measurement.benchmark_environment(threads=args.threads)
+    runtime = measurement.print_runtime(args.grain, environment, python_modules=["torch", "sklearn", "PIL"])
+    protocol = measurement.Protocol.from_arguments(args)
     folder = args.keep or tempfile.mkdtemp(prefix="grain-detect-speed-")
     images_folder = os.path.join(folder, "images")
     detector = os.path.join(folder, "detector.safetensors")
@@ -163,21 +174,25 @@ def main():
     n = len(files)
     for round_index in range(args.rounds):
         sides = ("grain", "torch") if round_index % 2 == 0 else ("torch", "grain")
-        for side in sides:
-            if side == "grain":
-                seconds_one, _ = run_grain(files[:1])
-                seconds_all, grain_rows = run_grain(files)
-                grain_all.append(seconds_all)
-                grain_one.append(seconds_one)
-                grain_steady.append((n - 1) / max(seconds_all - seconds_one, 1e-9))
-            else:
-                seconds, torch_result = run_torch()
-                torch_process.append(seconds)
-                torch_steady.append(n / torch_result["loop_seconds"])
+        with protocol.round() as current:
+            for side in sides:
+                if side == "grain":
+                    seconds_one, _ = run_grain(files[:1])
+                    seconds_all, grain_rows = run_grain(files)
+                    grain_all.append(seconds_all)
+                    grain_one.append(seconds_one)
+                    grain_steady.append((n - 1) / max(seconds_all - seconds_one, 1e-9))
+                else:
+                    seconds, torch_result = run_torch()
+                    torch_process.append(seconds)
+                    torch_steady.append(n / torch_result["loop_seconds"])
         loads.append(os.getloadavg()[0])
         print(f"round {round_index + 1}: grain {grain_steady[-1]:.2f} images/s ({n / grain_all[-1]:.2f} whole process), "
               f"pytorch {torch_steady[-1]:.2f} images/s ({n / torch_process[-1]:.2f} whole process), "
-              f"load {loads[-1]:.2f}", file=sys.stderr)
+              f"load average {loads[-1]:.2f}; {current.describe()}", file=sys.stderr)
+    all_rounds = {"grain_images_per_second": grain_steady, "pytorch_images_per_second": torch_steady}
+    grain_all, grain_steady = protocol.clean(grain_all), protocol.clean(grain_steady)
+    torch_process, torch_steady = protocol.clean(torch_process), protocol.clean(torch_steady)
 
     by_path = {row["path"]: row for row in grain_rows}
     differences = [abs(by_path[path]["logLikelihood"] - score) / max(abs(score), 1e-12)
@@ -196,7 +211,9 @@ def main():
         "verdicts_agree": agree,
         "load_average_during_rounds": [min(loads), max(loads)],
         "folder": folder,
+        "all_rounds": all_rounds, "runtime": runtime,
     }
+    summary.update(protocol.summary())
     print(json.dumps(summary, indent=2))
 
 

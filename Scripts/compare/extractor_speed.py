@@ -5,8 +5,13 @@ Each round runs both programs once, in alternating order (Grain first in odd rou
 number of random patches (1,024 = one 512x512 image) with 2 threads; each program warms up, then
 reports the best of --repetitions forward passes. The peak resident memory of each process comes
 from /usr/bin/time (the whole process: weights, inputs, intermediates, and for PyTorch its
-libraries). Printed: per-round times, best-of and median over rounds, patches/s, the ratio
-PyTorch time / Grain time (> 1: Grain faster), peak memory, and the load average.
+libraries). Printed: per-round times, best-of and median over the clean rounds, patches/s, the
+ratio PyTorch time / Grain time (> 1: Grain faster), peak memory, and each round's load.
+
+The measurement protocol (Scripts/compare/measurement.py): waits for an idle machine before each
+round, marks rounds in which other processes used > 10 % of the machine (excluded from best and
+median), runs both sides without OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, and prints Grain's kernel
+level and OpenBLAS core and PyTorch's BLAS / OpenMP libraries.
 
     swift build -c release --product grain
     python3 Scripts/compare/extractor_speed.py [--patches 1024 --rounds 5 --repetitions 5]
@@ -18,6 +23,8 @@ import re
 import statistics
 import subprocess
 import sys
+
+import measurement
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SHARED = os.path.normpath(os.path.join(ROOT, "..", "shared"))
@@ -41,9 +48,13 @@ def main():
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--grain", default=os.path.join(ROOT, ".build/release/grain"))
     parser.add_argument("--weights", default=os.path.join(SHARED, "weights/beyond-generation/basic.safetensors"))
+    measurement.protocol_arguments(parser)
     args = parser.parse_args()
+    measurement.reexec_without_overrides()
 
-    environment = dict(os.environ, OPENBLAS_NUM_THREADS=str(args.threads), OMP_NUM_THREADS=str(args.threads))
+    environment = measurement.benchmark_environment(threads=args.threads)
+    runtime = measurement.print_runtime(args.grain, environment, python_modules=["torch"])
+    protocol = measurement.Protocol.from_arguments(args)
     grain_command = [args.grain, "benchmark", "--patches", str(args.patches), "--repetitions", str(args.repetitions),
                      "--weights", args.weights]
     torch_command = [sys.executable, os.path.join(ROOT, "Scripts/reference/extractor.py"), "--bench", str(args.patches),
@@ -51,16 +62,19 @@ def main():
     grain, torch, grain_memory, torch_memory, loads = [], [], [], [], []
     for round_index in range(args.rounds):
         order = ("grain", "torch") if round_index % 2 == 0 else ("torch", "grain")
-        for side in order:
-            if side == "grain":
-                result, peak = timed(grain_command, environment)
-                grain.append(result["seconds"]); grain_memory.append(peak)
-            else:
-                result, peak = timed(torch_command, environment)
-                torch.append(result["seconds"]); torch_memory.append(peak)
+        with protocol.round() as current:
+            for side in order:
+                if side == "grain":
+                    result, peak = timed(grain_command, environment)
+                    grain.append(result["seconds"]); grain_memory.append(peak)
+                else:
+                    result, peak = timed(torch_command, environment)
+                    torch.append(result["seconds"]); torch_memory.append(peak)
         loads.append(os.getloadavg()[0])
         print(f"round {round_index + 1}: grain {grain[-1] * 1e3:.0f} ms, pytorch {torch[-1] * 1e3:.0f} ms, "
-              f"ratio {torch[-1] / grain[-1]:.2f} (load {loads[-1]:.2f})", file=sys.stderr)
+              f"ratio {torch[-1] / grain[-1]:.2f} (load average {loads[-1]:.2f}; {current.describe()})", file=sys.stderr)
+    all_grain, all_torch = grain, torch
+    grain, torch = protocol.clean(all_grain), protocol.clean(all_torch)
 
     summary = {
         "patches": args.patches, "threads": args.threads, "rounds": args.rounds,
@@ -73,7 +87,10 @@ def main():
         "speedup_median_of_rounds": statistics.median(t / g for t, g in zip(torch, grain)),
         "grain_peak_rss_mb": max(grain_memory), "pytorch_peak_rss_mb": max(torch_memory),
         "load_average_during_rounds": [min(loads), max(loads)],
+        "grain_seconds_all_rounds": all_grain, "pytorch_seconds_all_rounds": all_torch,
+        "runtime": runtime,
     }
+    summary.update(protocol.summary())
     print(json.dumps(summary, indent=2))
 
 

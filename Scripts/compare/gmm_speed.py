@@ -12,6 +12,13 @@ difference between the two lower-bound histories (same work, same numbers).
 
     swift build -c release --product grain
     python3 Scripts/compare/gmm_speed.py [--samples 10000 --dimensions 528 --components 6 --iterations 10 --rounds 5]
+
+The measurement protocol (Scripts/compare/measurement.py): waits for an idle machine before each
+round, marks rounds in which other processes used > 10 % of the machine (excluded from best and
+median), runs both sides without OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, and prints Grain's kernel
+level and OpenBLAS core and the Python side's BLAS / OpenMP libraries.
+scikit-learn runs in this process, so the script re-executes itself without the OpenBLAS
+variables before numpy is imported.
 """
 import argparse
 import json
@@ -23,7 +30,12 @@ import tempfile
 import time
 import warnings
 
-import numpy as np
+import measurement
+
+if __name__ == "__main__":
+    measurement.reexec_without_overrides()  # before numpy loads its OpenBLAS
+
+import numpy as np  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -70,6 +82,7 @@ def main():
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--grain", default=os.path.join(ROOT, ".build/release/grain"))
+    measurement.protocol_arguments(parser)
     args = parser.parse_args()
 
     from safetensors.numpy import save_file
@@ -79,7 +92,12 @@ def main():
     folder = tempfile.mkdtemp(prefix="grain-gmm-speed-")
     path = os.path.join(folder, "problem.safetensors")
     save_file({"x": x, "weights": weights, "means": means, "precisions": precisions}, path)
-    environment = dict(os.environ, OPENBLAS_NUM_THREADS=str(args.threads))
+    environment = measurement.benchmark_environment(threads=args.threads)
+    runtime = measurement.print_runtime(args.grain, environment, python_modules=["numpy", "scipy", "sklearn"])
+    from threadpoolctl import threadpool_info
+    runtime["python_in_process"] = [{k: i.get(k) for k in ("internal_api", "architecture", "num_threads", "version")}
+                                    for i in threadpool_info()]
+    protocol = measurement.Protocol.from_arguments(args)
 
     grain_full, grain_one, sk_full, sk_one = [], [], [], []
     grain_bounds = sk_bounds = None
@@ -101,10 +119,14 @@ def main():
         sk_bounds = list(getattr(model, "lower_bounds_", [model.lower_bound_]))
 
     for round_index in range(args.rounds):
-        for run in ((run_grain, run_sklearn) if round_index % 2 == 0 else (run_sklearn, run_grain)):
-            run()
+        with protocol.round() as current:
+            for run in ((run_grain, run_sklearn) if round_index % 2 == 0 else (run_sklearn, run_grain)):
+                run()
         print(f"round {round_index + 1}: grain {grain_full[-1]:.3f} s, scikit-learn {sk_full[-1]:.3f} s "
-              f"(load {os.getloadavg()[0]:.2f})", file=sys.stderr)
+              f"(load average {os.getloadavg()[0]:.2f}; {current.describe()})", file=sys.stderr)
+    all_rounds = {"grain_seconds": grain_full, "sklearn_seconds": sk_full}
+    grain_full, grain_one = protocol.clean(grain_full), protocol.clean(grain_one)
+    sk_full, sk_one = protocol.clean(sk_full), protocol.clean(sk_one)
 
     def per_iteration(full, one):
         return (statistics.median(full) - statistics.median(one)) / max(args.iterations - 1, 1)
@@ -122,7 +144,9 @@ def main():
         "speedup_per_iteration": per_iteration(sk_full, sk_one) / per_iteration(grain_full, grain_one),
         "max_lower_bound_difference": bound_difference,
         "load_average": os.getloadavg(),
+        "all_rounds": all_rounds, "runtime": runtime,
     }
+    summary.update(protocol.summary())
     print(json.dumps(summary, indent=2))
 
 

@@ -20,6 +20,11 @@ the rounds' best times); the peak memory reported is the largest over the rounds
 
 Needs: pip install diffusers transformers accelerate; a release build of grain
 (.build/release/grain, or --grain PATH).
+
+The measurement protocol (Scripts/compare/measurement.py): waits for an idle machine before each
+round, marks rounds in which other processes used > 10 % of the machine (excluded from best and
+median), runs both sides without OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, and prints Grain's kernel
+level and OpenBLAS core and the Python side's BLAS / OpenMP libraries.
 """
 import argparse
 import json
@@ -28,7 +33,10 @@ import subprocess
 import sys
 import time
 
+import measurement
+
 HERE = os.path.dirname(os.path.abspath(__file__))
+
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 CASES = [("unet", 32), ("unet", 64), ("vae-encode", 256), ("vae-encode", 512),
          ("vae-decode", 256), ("vae-decode", 512), ("clip", 77)]
@@ -111,12 +119,16 @@ def main():
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--part", help=argparse.SUPPRESS)
     parser.add_argument("--size", type=int, help=argparse.SUPPRESS)
+    measurement.protocol_arguments(parser)
     args = parser.parse_args()
     if args.worker:
         return worker(args)
+    measurement.reexec_without_overrides()
 
     cases = CASES if args.cases == "all" else [(c.split(":")[0], int(c.split(":")[1])) for c in args.cases.split(",")]
-    env = dict(os.environ, OPENBLAS_NUM_THREADS=str(args.threads), OMP_NUM_THREADS=str(args.threads))
+    env = measurement.benchmark_environment(threads=args.threads)
+    runtime = measurement.print_runtime(args.grain, env, python_modules=["torch", "diffusers"])
+    print(json.dumps({"runtime": runtime}), flush=True)
     rows = []
     for part, size in cases:
         common = ["--part", part, "--size", str(size), "--repetitions", str(args.repetitions)]
@@ -127,12 +139,17 @@ def main():
         runs = {"grain": [], "diffusers": []}
         commands = {"grain": [args.grain, "benchmark-sd"] + common,
                     "diffusers": [sys.executable, __file__, "--worker", "--threads", str(args.threads)] + common}
+        protocol = measurement.Protocol.from_arguments(args)
         for round_index in range(args.rounds):
             order = ["grain", "diffusers"] if round_index % 2 == 0 else ["diffusers", "grain"]
-            for side in order:
-                result = measure(commands[side], env)
-                runs[side].append(result)
-                print(json.dumps({"part": part, "size": size, "round": round_index, "side": side, **result}), flush=True)
+            with protocol.round() as current:
+                for side in order:
+                    result = measure(commands[side], env)
+                    runs[side].append(result)
+                    print(json.dumps({"part": part, "size": size, "round": round_index, "side": side, **result}), flush=True)
+            print(json.dumps({"part": part, "size": size, "round": round_index, **current.record()}), flush=True)
+        runs = {side: protocol.clean(results) for side, results in runs.items()}
+        clean_rounds = protocol.summary()["protocol"]["clean_rounds"]
 
         def summary(results):
             times = sorted(r["best_seconds"] for r in results)
@@ -140,19 +157,24 @@ def main():
                     "peak_rss_mb": max(r["peak_rss_mb"] for r in results),
                     "load_seconds": min(r["load_seconds"] for r in results), "input": results[0]["input"]}
         ours, theirs = summary(runs["grain"]), summary(runs["diffusers"])
-        rows.append((part, theirs, ours))
-        print(json.dumps({"part": part, "input": ours["input"], "diffusers": theirs, "grain": ours}), flush=True)
+        rows.append((part, theirs, ours, clean_rounds, max(r.foreign_load for r in protocol.rounds)))
+        print(json.dumps({"part": part, "input": ours["input"], "diffusers": theirs, "grain": ours, **protocol.summary()}),
+              flush=True)
 
     if args.markdown:
         print()
+        grain_runtime = runtime.get("grain", {})
+        print(f"Grain kernels {grain_runtime.get('kernels')}, OpenBLAS core {grain_runtime.get('openblas_core')}; "
+              f"PyTorch {runtime.get('python')}")
+        print()
         print("| part | input | diffusers best (s) | Grain best (s) | Grain / diffusers, best | "
-              "Grain / diffusers, median | diffusers peak (MB) | Grain peak (MB) |")
-        print("|---|---|---:|---:|---:|---:|---:|---:|")
-        for part, theirs, ours in rows:
+              "Grain / diffusers, median | diffusers peak (MB) | Grain peak (MB) | clean rounds | max other load |")
+        print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for part, theirs, ours, clean, load in rows:
             print(f"| {part} | {ours['input']} | {theirs['best_seconds']:.2f} | {ours['best_seconds']:.2f} | "
                   f"{ours['best_seconds'] / theirs['best_seconds']:.2f}× | "
                   f"{ours['median_seconds'] / theirs['median_seconds']:.2f}× | {theirs['peak_rss_mb']:.0f} | "
-                  f"{ours['peak_rss_mb']:.0f} |")
+                  f"{ours['peak_rss_mb']:.0f} | {clean}/{args.rounds} | {load:.0%} |")
 
 
 if __name__ == "__main__":

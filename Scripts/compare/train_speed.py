@@ -16,6 +16,11 @@ PyTorch time / Grain time (> 1: Grain faster), and the load average.
     swift build -c release --product grain
     python3 Scripts/compare/train_speed.py [--batch-size 8 --crop-size 64 --steps 20 --rounds 5]
     python3 Scripts/compare/train_speed.py --torch-only   # the PyTorch side once (JSON)
+
+The measurement protocol (Scripts/compare/measurement.py): waits for an idle machine before each
+round, marks rounds in which other processes used > 10 % of the machine (excluded from best and
+median), runs both sides without OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, and prints Grain's kernel
+level and OpenBLAS core and the Python side's BLAS / OpenMP libraries.
 """
 import argparse
 import json
@@ -24,6 +29,8 @@ import statistics
 import subprocess
 import sys
 import time
+
+import measurement
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -87,12 +94,16 @@ def main():
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--grain", default=os.path.join(ROOT, ".build/release/grain"))
     parser.add_argument("--torch-only", action="store_true", help="run the PyTorch side in this process and print its JSON")
+    measurement.protocol_arguments(parser)
     args = parser.parse_args()
 
     if args.torch_only:
         print(json.dumps(torch_side(args.batch_size, args.crop_size, args.steps, args.warmup, args.threads)))
         return
-    environment = dict(os.environ, OPENBLAS_NUM_THREADS=str(args.threads), OMP_NUM_THREADS=str(args.threads))
+    measurement.reexec_without_overrides()
+    environment = measurement.benchmark_environment(threads=args.threads)
+    runtime = measurement.print_runtime(args.grain, environment, python_modules=["torch"])
+    protocol = measurement.Protocol.from_arguments(args)
     shape = ["--batch-size", str(args.batch_size), "--crop-size", str(args.crop_size), "--steps", str(args.steps),
              "--warmup", str(args.warmup)]
     grain_command = [args.grain, "benchmark-train"] + shape
@@ -100,14 +111,17 @@ def main():
     grain, torch, loads = [], [], []
     for round_index in range(args.rounds):
         order = ("grain", "torch") if round_index % 2 == 0 else ("torch", "grain")
-        for side in order:
-            if side == "grain":
-                grain.append(run(grain_command, environment)["seconds"])
-            else:
-                torch.append(run(torch_command, environment)["seconds"])
+        with protocol.round() as current:
+            for side in order:
+                if side == "grain":
+                    grain.append(run(grain_command, environment)["seconds"])
+                else:
+                    torch.append(run(torch_command, environment)["seconds"])
         loads.append(os.getloadavg()[0])
         print(f"round {round_index + 1}: grain {grain[-1]:.2f} s, pytorch {torch[-1]:.2f} s, "
-              f"ratio {torch[-1] / grain[-1]:.2f} (load {loads[-1]:.2f})", file=sys.stderr)
+              f"ratio {torch[-1] / grain[-1]:.2f} (load average {loads[-1]:.2f}; {current.describe()})", file=sys.stderr)
+    all_rounds = {"grain_seconds": grain, "pytorch_seconds": torch}
+    grain, torch = protocol.clean(grain), protocol.clean(torch)
 
     patches = args.steps * args.batch_size * (args.crop_size // 16) ** 2
     summary = {
@@ -121,7 +135,9 @@ def main():
         "speedup_median": statistics.median(torch) / statistics.median(grain),
         "speedup_median_of_rounds": statistics.median(t / g for t, g in zip(torch, grain)),
         "load_average_during_rounds": [min(loads), max(loads)],
+        "all_rounds": all_rounds, "runtime": runtime,
     }
+    summary.update(protocol.summary())
     print(json.dumps(summary, indent=2))
 
 

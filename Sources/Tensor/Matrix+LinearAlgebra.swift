@@ -55,6 +55,7 @@ extension Matrix {
         let n = rows
         var factor = self
         if n == 0 { return factor }
+        BLASThreading.prepare()
         let info = factor.elements.withUnsafeMutableBufferPointer { a in
             LAPACKE_dpotrf(LAPACK_ROW_MAJOR, lapackCharacter(lower ? "L" : "U"), Int32(n), a.baseAddress, Int32(n))
         }
@@ -95,11 +96,18 @@ extension Matrix {
         }
         var x = b
         if n == 0 || k == 0 { return x }
+        BLASThreading.prepare()
         elements.withUnsafeBufferPointer { a in
             x.elements.withUnsafeMutableBufferPointer { pb in
-                cblas_dtrsm(CblasRowMajor, CblasLeft, lower ? CblasLower : CblasUpper,
-                            transpose ? CblasTrans : CblasNoTrans, CblasNonUnit,
-                            Int32(n), Int32(k), 1, a.baseAddress, Int32(n), pb.baseAddress, Int32(k))
+                // The right-hand sides are independent: one block of columns per worker, a
+                // single-threaded dtrsm each (BLASThreading).
+                let factor = SendablePointer(UnsafeMutablePointer(mutating: a.baseAddress!)), sides = SendablePointer(pb.baseAddress!)
+                let blocks = BLASThreading.splitCount(work: n &* n &* k / 2, extent: k, alignment: 8)
+                Parallel.forRanges(k, minimumChunk: blocks > 1 ? Swift.max(1, k / blocks) : k) { start, end in
+                    cblas_dtrsm(CblasRowMajor, CblasLeft, lower ? CblasLower : CblasUpper,
+                                transpose ? CblasTrans : CblasNoTrans, CblasNonUnit,
+                                Int32(n), Int32(end &- start), 1, factor.pointer, Int32(n), sides.pointer + start, Int32(k))
+                }
             }
         }
         return x
@@ -159,6 +167,7 @@ extension Matrix {
         var vectors = self
         var values = [Double](repeating: 0, count: n)
         if n == 0 { return (values, vectors) }
+        BLASThreading.prepare()
         let info = vectors.elements.withUnsafeMutableBufferPointer { a in
             values.withUnsafeMutableBufferPointer { w in
                 LAPACKE_dsyevd(LAPACK_ROW_MAJOR, lapackCharacter("V"), lapackCharacter("L"),
@@ -187,6 +196,7 @@ extension Matrix {
         var x = b
         if n == 0 || k == 0 { return x }
         var pivots = [Int32](repeating: 0, count: n)
+        BLASThreading.prepare()
         let info = lu.elements.withUnsafeMutableBufferPointer { a in
             x.elements.withUnsafeMutableBufferPointer { pb in
                 pivots.withUnsafeMutableBufferPointer { ipiv in

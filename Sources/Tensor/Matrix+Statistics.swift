@@ -33,6 +33,7 @@ extension Matrix {
         }
         var result = Matrix(rows: d, columns: d)
         if d == 0 || n == 0 { return result }
+        BLASThreading.prepare()
         scaled.elements.withUnsafeBufferPointer { a in
             result.elements.withUnsafeMutableBufferPointer { c in
                 // Row-major C = alpha · Aᵀ·A: A is [n, d], so trans = CblasTrans, k = n.
@@ -75,10 +76,17 @@ extension Matrix {
         var result = a
         let n = a.rows, d = a.columns
         if n == 0 || d == 0 { return result }
+        BLASThreading.prepare()
         triangular.elements.withUnsafeBufferPointer { t in
             result.elements.withUnsafeMutableBufferPointer { b in
-                cblas_dtrmm(CblasRowMajor, CblasRight, upper ? CblasUpper : CblasLower, CblasNoTrans, CblasNonUnit,
-                            Int32(n), Int32(d), 1, t.baseAddress, Int32(d), b.baseAddress, Int32(d))
+                let factor = SendablePointer(UnsafeMutablePointer(mutating: t.baseAddress!)), rows = SendablePointer(b.baseAddress!)
+                // Rows are independent: one block of rows per worker, single-threaded dtrmm each.
+                let work = n &* d &* d / 2
+                let blocks = BLASThreading.splitCount(work: work, extent: n, alignment: 8)
+                Parallel.forRanges(n, minimumChunk: blocks > 1 ? Swift.max(1, n / blocks) : Swift.max(n, 1)) { start, end in
+                    cblas_dtrmm(CblasRowMajor, CblasRight, upper ? CblasUpper : CblasLower, CblasNoTrans, CblasNonUnit,
+                                Int32(end &- start), Int32(d), 1, factor.pointer, Int32(d), rows.pointer + start &* d, Int32(d))
+                }
             }
         }
         return result
@@ -102,9 +110,10 @@ extension Matrix {
     /// and every centre `k`, `[n, K]` — the Mahalanobis distances of a Gaussian mixture's E-step
     /// when `Tₖ` is component k's precision Cholesky factor.
     ///
-    /// One in-place `cblas_dtrmm` per centre over a single `[n, d]` buffer, reused for every centre;
-    /// the centring and the row norms are split across cores (`Parallel.forRanges`) between the
-    /// BLAS calls, which use the cores themselves.
+    /// The rows go in tiles of ``whiteningTileRows`` spread over the workers (``Parallel``); for
+    /// each tile and centre, the centred rows are whitened in place by one single-threaded
+    /// `cblas_dtrmm` (``BLASThreading``) and their squared norms taken while the tile is still in
+    /// cache. Each worker reuses one tile buffer for all its tiles and centres.
     ///
     /// Shapes: `x` is `[n, d]`, `centres` is `[K, d]`, `triangulars` holds K `[d, d]` matrices of
     /// which only the named triangle (upper when `upper`) is read.
@@ -116,32 +125,40 @@ extension Matrix {
                      "Matrix.whitenedSquaredNorms: x \(n)×\(d), centres \(centres.rows)×\(centres.columns), \(triangulars.count) triangular matrices (expected \(k) of \(d)×\(d))")
         var result = Matrix(rows: n, columns: k)
         if n == 0 || k == 0 { return result }
-        let buffer = UnsafeMutablePointer<Double>.allocate(capacity: Swift.max(n &* d, 1))
-        defer { buffer.deallocate() }
-        let work = SendablePointer(buffer)
-        let rowsPerChunk = Swift.max(1, (1 << 14) / Swift.max(d, 1))
+        BLASThreading.prepare()
+        let tileRows = whiteningTileRows
+        let tiles = (n &+ tileRows &- 1) / tileRows
+        // The K factors side by side (a copy of K·d² doubles, small beside the K·n·d²/2 of the products).
+        let factorStorage = UnsafeMutablePointer<Double>.allocate(capacity: Swift.max(k &* d &* d, 1))
+        defer { factorStorage.deallocate() }
+        for (component, matrix) in triangulars.enumerated() where d > 0 {
+            matrix.elements.withUnsafeBufferPointer { (factorStorage + component &* d &* d).update(from: $0.baseAddress!, count: d &* d) }
+        }
+        let factors = SendablePointer(factorStorage)
         x.elements.withUnsafeBufferPointer { samples in
             centres.elements.withUnsafeBufferPointer { centreValues in
                 result.elements.withUnsafeMutableBufferPointer { output in
-                    let source = SendablePointer(UnsafeMutablePointer(mutating: samples.baseAddress!)), norms = SendablePointer(output.baseAddress!)
-                    for component in 0..<k {
-                        let centre = SendablePointer(UnsafeMutablePointer(mutating: centreValues.baseAddress! + component &* d))
-                        Parallel.forRanges(n, minimumChunk: rowsPerChunk) { start, end in
-                            let c = centre.pointer
-                            for i in start..<end {
-                                let row = source.pointer + i &* d, target = work.pointer + i &* d
-                                for j in 0..<d { target[j] = row[j] - c[j] }
-                            }
-                        }
-                        if d > 0 {
-                            triangulars[component].elements.withUnsafeBufferPointer { t in
-                                cblas_dtrmm(CblasRowMajor, CblasRight, upper ? CblasUpper : CblasLower, CblasNoTrans, CblasNonUnit,
-                                            Int32(n), Int32(d), 1, t.baseAddress, Int32(d), buffer, Int32(d))
-                            }
-                        }
-                        Parallel.forRanges(n, minimumChunk: rowsPerChunk) { start, end in
-                            for i in start..<end {
-                                norms.pointer[i &* k &+ component] = squaredNorm(work.pointer + i &* d, count: d)
+                    let source = SendablePointer(UnsafeMutablePointer(mutating: samples.baseAddress!))
+                    let means = SendablePointer(UnsafeMutablePointer(mutating: centreValues.baseAddress!))
+                    let norms = SendablePointer(output.baseAddress!)
+                    Parallel.forRanges(tiles, minimumChunk: 1) { firstTile, endTile in
+                        let work = UnsafeMutablePointer<Double>.allocate(capacity: Swift.max(tileRows &* d, 1))
+                        defer { work.deallocate() }
+                        for tile in firstTile..<endTile {
+                            let start = tile &* tileRows, rows = Swift.min(tileRows, n &- start)
+                            for component in 0..<k {
+                                let c = means.pointer + component &* d
+                                for r in 0..<rows {
+                                    let row = source.pointer + (start &+ r) &* d, target = work + r &* d
+                                    for j in 0..<d { target[j] = row[j] - c[j] }
+                                }
+                                if d > 0 {
+                                    cblas_dtrmm(CblasRowMajor, CblasRight, upper ? CblasUpper : CblasLower, CblasNoTrans, CblasNonUnit,
+                                                Int32(rows), Int32(d), 1, factors.pointer + component &* d &* d, Int32(d), work, Int32(d))
+                                }
+                                for r in 0..<rows {
+                                    norms.pointer[(start &+ r) &* k &+ component] = squaredNorm(work + r &* d, count: d)
+                                }
                             }
                         }
                     }
@@ -150,6 +167,11 @@ extension Matrix {
         }
         return result
     }
+
+    /// Rows per tile of ``whitenedSquaredNorms(_:centres:triangulars:upper:)``: 256 rows of 528
+    /// doubles (1 MB) stay in a core's L2 cache between the centring, the `dtrmm` and the norms,
+    /// and one `dtrmm` on 256 rows is long enough (36 M multiply–adds) to amortise packing the factor.
+    static let whiteningTileRows = 256
 
     /// The naive loops for ``whitenedSquaredNorms(_:centres:triangulars:upper:)``, the reference for tests.
     public static func referenceWhitenedSquaredNorms(_ x: Matrix, centres: Matrix, triangulars: [Matrix], upper: Bool) -> Matrix {
@@ -168,8 +190,8 @@ extension Matrix {
     /// `Nₖ`) when `w` holds the responsibilities and `cₖ` the new means.
     ///
     /// For each centre, the rows with a non-zero weight are gathered, centred and scaled by
-    /// `√wᵢₖ` into one reused buffer (split across cores), and one `cblas_dsyrk` forms their Gram
-    /// matrix. Rows of weight exactly zero add nothing and are skipped, so a mixture whose
+    /// `√wᵢₖ` into one reused buffer (split across cores), and `cblas_dsyrk` forms their Gram
+    /// matrix (one single-threaded call per worker on its share of the rows, summed). Rows of weight exactly zero add nothing and are skipped, so a mixture whose
     /// responsibilities are nearly hard (most `exp` of very negative log-responsibilities
     /// underflow to 0) costs about one rank-n update in all instead of one per component.
     ///
@@ -183,6 +205,7 @@ extension Matrix {
         if let bad = weights.elements.firstIndex(where: { !($0 >= 0) }) {
             preconditionFailure("Matrix.weightedScatters: weight of row \(bad / k), centre \(bad % k) is \(weights.elements[bad]), expected ≥ 0")
         }
+        BLASThreading.prepare()
         let buffer = UnsafeMutablePointer<Double>.allocate(capacity: Swift.max(n &* d, 1))
         defer { buffer.deallocate() }
         let work = SendablePointer(buffer)
@@ -214,8 +237,32 @@ extension Matrix {
             }
             result.elements.withUnsafeMutableBufferPointer { c in
                 // Row-major C = Bᵀ·B with B the [m, d] gathered rows: trans = CblasTrans, k = m.
-                cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, Int32(d), Int32(m), 1,
-                            buffer, Int32(d), 0, c.baseAddress, Int32(d))
+                // Large updates are split over the rows of B, one single-threaded dsyrk per worker
+                // into its own [d, d] (BLASThreading), and the partial Gram matrices added.
+                let blocks = BLASThreading.splitCount(work: m &* d &* d / 2, extent: m, alignment: 64)
+                if blocks > 1 {
+                    let partials = UnsafeMutablePointer<Double>.allocate(capacity: (blocks &- 1) &* d &* d)
+                    defer { partials.deallocate() }
+                    let target = SendablePointer(c.baseAddress!), scratch = SendablePointer(partials)
+                    Parallel.forRanges(blocks, minimumChunk: 1) { first, end in
+                        for block in first..<end {
+                            let start = m &* block / blocks, stop = m &* (block &+ 1) / blocks
+                            let into = block == 0 ? target.pointer : scratch.pointer + (block &- 1) &* d &* d
+                            cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, Int32(d), Int32(stop &- start), 1,
+                                        work.pointer + start &* d, Int32(d), 0, into, Int32(d))
+                        }
+                    }
+                    for block in 1..<blocks {
+                        let partial = partials + (block &- 1) &* d &* d
+                        for i in 0..<d {
+                            let row = c.baseAddress! + i &* d, add = partial + i &* d
+                            for j in i..<d { row[j] += add[j] }
+                        }
+                    }
+                } else {
+                    cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, Int32(d), Int32(m), 1,
+                                buffer, Int32(d), 0, c.baseAddress, Int32(d))
+                }
                 let base = c.baseAddress!
                 for i in 1..<Swift.max(d, 1) {
                     for j in 0..<i { base[i &* d &+ j] = base[j &* d &+ i] }

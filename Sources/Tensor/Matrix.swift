@@ -152,15 +152,35 @@ extension Matrix {
         precondition(k == k2, "Matrix.product: inner extents differ: \(a.rows)×\(a.columns)\(transposeA ? "ᵀ" : "") · \(b.rows)×\(b.columns)\(transposeB ? "ᵀ" : "")")
         var result = Matrix(rows: m, columns: n)
         if m == 0 || n == 0 || k == 0 { return result }
+        BLASThreading.prepare()
+        let lda = max(a.columns, 1), ldb = max(b.columns, 1), ldc = max(n, 1)
+        let alignment = 8
+        let splitColumns = n >= m
+        let blocks = BLASThreading.splitCount(work: m &* n &* k, extent: splitColumns ? n : m, alignment: alignment)
         a.elements.withUnsafeBufferPointer { pa in
             b.elements.withUnsafeBufferPointer { pb in
                 result.elements.withUnsafeMutableBufferPointer { pc in
-                    cblas_dgemm(CblasRowMajor,
-                                transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
-                                Int32(m), Int32(n), Int32(k), alpha,
-                                pa.baseAddress, Int32(max(a.columns, 1)),
-                                pb.baseAddress, Int32(max(b.columns, 1)),
-                                0, pc.baseAddress, Int32(max(n, 1)))
+                    let sourceA = SendablePointer(UnsafeMutablePointer(mutating: pa.baseAddress!))
+                    let sourceB = SendablePointer(UnsafeMutablePointer(mutating: pb.baseAddress!))
+                    let target = SendablePointer(pc.baseAddress!)
+                    // One block of output columns (or rows) per worker, single-threaded dgemm each
+                    // (BLASThreading); one block when the product is small.
+                    let extent = splitColumns ? n : m
+                    let units = (extent &+ alignment &- 1) / alignment
+                    Parallel.forRanges(blocks > 1 ? units : 1, minimumChunk: Swift.max(1, units / Swift.max(blocks, 1))) { start, end in
+                        let first = blocks > 1 ? start &* alignment : 0
+                        let last = blocks > 1 ? Swift.min(extent, end &* alignment) : extent
+                        let count = last &- first
+                        let offsetA = splitColumns ? 0 : (transposeA ? first : first &* lda)
+                        let offsetB = splitColumns ? (transposeB ? first &* ldb : first) : 0
+                        let offsetC = splitColumns ? first : first &* ldc
+                        cblas_dgemm(CblasRowMajor,
+                                    transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+                                    Int32(splitColumns ? m : count), Int32(splitColumns ? count : n), Int32(k), alpha,
+                                    sourceA.pointer + offsetA, Int32(lda),
+                                    sourceB.pointer + offsetB, Int32(ldb),
+                                    0, target.pointer + offsetC, Int32(ldc))
+                    }
                 }
             }
         }

@@ -10,7 +10,8 @@ struct SendablePointer<Pointee>: @unchecked Sendable {
 
 /// Splitting element-wise work across the machine's cores.
 public enum Parallel {
-    /// The number of worker threads Grain's own kernels use (BLAS has its own pool).
+    /// The number of worker threads Grain's own kernels use; BLAS runs single-threaded inside
+    /// Grain's split of large products over these workers (``BLASThreading``).
     public static let threadCount: Int = max(1, min(ProcessInfo.processInfo.activeProcessorCount, 8))
 
     /// Calls `body(start, end)` over disjoint ranges covering `0..<count`, in parallel when the

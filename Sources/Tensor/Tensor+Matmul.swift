@@ -6,22 +6,57 @@ import COpenBLAS
 extension Tensor {
     /// `C = op(A) · op(B)` for row-major `A`, `B` through `cblas_sgemm`, where `op` transposes
     /// when the flag is set. `A` is `[m, k]` (or `[k, m]` transposed), `B` is `[k, n]` (or `[n, k]`).
+    ///
+    /// OpenBLAS runs single-threaded (``BLASThreading``); a product of at least
+    /// ``BLASThreading/parallelWork`` multiply–adds is split over the longer of `m` and `n` into
+    /// one block per worker (``Parallel``), each a single-threaded `cblas_sgemm` on its share.
     @inlinable
     public static func gemm(_ a: UnsafePointer<Float>, transposeA: Bool, _ b: UnsafePointer<Float>, transposeB: Bool,
                             m: Int, n: Int, k: Int, into c: UnsafeMutablePointer<Float>,
                             alpha: Float = 1, beta: Float = 0,
                             lda: Int? = nil, ldb: Int? = nil, ldc: Int? = nil) {
         if m == 0 || n == 0 { return }
+        let lda = lda ?? (transposeA ? m : k), ldb = ldb ?? (transposeB ? k : n), ldc = ldc ?? n
         if k == 0 {
-            if beta == 0 { for i in 0..<(m * (ldc ?? n)) { c[i] = 0 } }
+            if beta == 0 { for i in 0..<m { (c + i &* ldc).update(repeating: 0, count: n) } }
+            else if beta != 1 { for i in 0..<m { for j in 0..<n { c[i &* ldc &+ j] *= beta } } }
             return
         }
+        // Split over the longer side of C: output columns (n ≥ m) or rows, in multiples of 16.
+        let alignment = 16
+        let splitColumns = n >= m
+        let extent = splitColumns ? n : m
+        let blocks = BLASThreading.splitCount(work: m &* n &* k, extent: extent, alignment: alignment)
+        if blocks > 1 {
+            let units = (extent &+ alignment &- 1) / alignment
+            let target = SendablePointer(c)
+            Parallel.forRanges(units, minimumChunk: Swift.max(1, units / blocks)) { start, end in
+                let first = start &* alignment, count = Swift.min(extent, end &* alignment) &- first
+                let offsetA = splitColumns ? 0 : (transposeA ? first : first &* lda)
+                let offsetB = splitColumns ? (transposeB ? first &* ldb : first) : 0
+                serialGemm(a + offsetA, transposeA: transposeA, b + offsetB, transposeB: transposeB,
+                           m: splitColumns ? m : count, n: splitColumns ? count : n, k: k,
+                           into: target.pointer + (splitColumns ? first : first &* ldc), alpha: alpha, beta: beta,
+                           lda: lda, ldb: ldb, ldc: ldc)
+            }
+            return
+        }
+        serialGemm(a, transposeA: transposeA, b, transposeB: transposeB, m: m, n: n, k: k, into: c,
+                   alpha: alpha, beta: beta, lda: lda, ldb: ldb, ldc: ldc)
+    }
+
+    /// ``gemm(_:transposeA:_:transposeB:m:n:k:into:alpha:beta:lda:ldb:ldc:)`` on the calling
+    /// thread only (one single-threaded `cblas_sgemm`), for callers that spread their own work
+    /// over the workers. Requires `m, n, k > 0` and explicit leading dimensions.
+    @inlinable
+    public static func serialGemm(_ a: UnsafePointer<Float>, transposeA: Bool, _ b: UnsafePointer<Float>, transposeB: Bool,
+                                  m: Int, n: Int, k: Int, into c: UnsafeMutablePointer<Float>,
+                                  alpha: Float = 1, beta: Float = 0, lda: Int, ldb: Int, ldc: Int) {
+        BLASThreading.prepare()
         cblas_sgemm(CblasRowMajor,
                     transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
                     Int32(m), Int32(n), Int32(k), alpha,
-                    a, Int32(lda ?? (transposeA ? m : k)),
-                    b, Int32(ldb ?? (transposeB ? k : n)),
-                    beta, c, Int32(ldc ?? n))
+                    a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 
     /// The naive triple loop `C = op(A) · op(B)`, the reference for tests and benchmarks.
@@ -65,13 +100,32 @@ extension Tensor {
         let pa = a2.storage.baseAddress, pb = b2.storage.baseAddress, pc = out.storage.baseAddress
         let matA = am * ak, matB = bk * bn
         let bStrides = Shape.strides(batch)
-        for i in 0..<batchCount {
-            var rem = i, offA = 0, offB = 0
-            for d in 0..<batch.count {
-                let c = rem / bStrides[d]; rem %= bStrides[d]
-                offA += c * sa[d]; offB += c * sb[d]
+        if batchCount > 1 && k > 0 && m &* n &* k < BLASThreading.parallelWork {
+            // Many small products (the Newton–Schulz iterations of 32×32 covariances): spread the
+            // batch over the workers, one single-threaded sgemm per product.
+            let lda = ta ? m : k, ldb = tb ? k : n
+            let sources = (SendablePointer(pa), SendablePointer(pb))
+            let target = SendablePointer(pc)
+            Parallel.forRanges(batchCount, minimumChunk: Swift.max(1, (1 << 16) / Swift.max(m &* n &* k, 1))) { start, end in
+                for i in start..<end {
+                    var rem = i, offA = 0, offB = 0
+                    for d in 0..<batch.count {
+                        let c = rem / bStrides[d]; rem %= bStrides[d]
+                        offA += c * sa[d]; offB += c * sb[d]
+                    }
+                    serialGemm(sources.0.pointer + offA * matA, transposeA: ta, sources.1.pointer + offB * matB, transposeB: tb,
+                               m: m, n: n, k: k, into: target.pointer + i * m * n, lda: lda, ldb: ldb, ldc: n)
+                }
             }
-            gemm(pa + offA * matA, transposeA: ta, pb + offB * matB, transposeB: tb, m: m, n: n, k: k, into: pc + i * m * n)
+        } else {
+            for i in 0..<batchCount {
+                var rem = i, offA = 0, offB = 0
+                for d in 0..<batch.count {
+                    let c = rem / bStrides[d]; rem %= bStrides[d]
+                    offA += c * sa[d]; offB += c * sb[d]
+                }
+                gemm(pa + offA * matA, transposeA: ta, pb + offB * matB, transposeB: tb, m: m, n: n, k: k, into: pc + i * m * n)
+            }
         }
         var resultShape = batch + [m, n]
         if aVector { resultShape.remove(at: resultShape.count - 2) }

@@ -9,6 +9,7 @@ struct Grain: ParsableCommand {
         version: "0.1.0",
         subcommands: [Parity.self, Features.self, Fit.self, Detect.self, Evaluate.self, CalibrationCheck.self, Convert.self, Inspect.self,
                       PretextCommand.self, DenoiserCommand.self, Train.self, Finetune.self, PlotMetrics.self,
-                      BenchmarkExtractor.self, BenchmarkStableDiffusion.self, BenchmarkMixture.self, BenchmarkTrain.self]
+                      BenchmarkExtractor.self, BenchmarkStableDiffusion.self, BenchmarkMixture.self, BenchmarkTrain.self,
+                      Runtime.self]
     )
 }

@@ -104,6 +104,8 @@ struct BenchmarkExtractor: ParsableCommand {
             }
             printError(String(format: "%-16@ %8.1f ms", "transformer" as NSString, Double(DispatchTime.now().uptimeNanoseconds - last) / 1e6))
         }
-        print("{\"patches\": \(patches), \"seconds\": \(best), \"patches_per_second\": \(Double(patches) / best)}")
+        print("{\"patches\": \(patches), \"seconds\": \(best), \"patches_per_second\": \(Double(patches) / best), "
+              + "\"kernels\": \"\(Kernels.activeLevel)\", \"openblas_core\": \"\(BLASThreading.coreName)\", "
+              + "\"threads\": \(Parallel.threadCount)}")
     }
 }

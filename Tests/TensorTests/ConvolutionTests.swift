@@ -209,3 +209,15 @@ func shiftedWindowConvolutionMatchesReference(kernel: (Int, Int), padding: (Int,
     let reference = Tensor.referenceConv2d(x, weight: w, bias: b, padding: padding, dilation: dilation)
     expectClose(fast, reference, rtol: 1e-5, atol: 1e-5, "shifted conv \(kernel) pad \(padding) dilation \(dilation)")
 }
+
+/// The shifted-window path with more blocks than workers (each worker runs whole blocks on its
+/// own buffers, single-threaded sgemms): 41 extractor-sized images (32 channels, 16×16) make
+/// four blocks of up to 11 images, the last one partial.
+@Test func shiftedWindowConvolutionInParallelBlocksMatchesReference() {
+    let x = randomTensor([41, 32, 16, 16], seed: 24)
+    let w = randomTensor([32, 32, 3, 3], seed: 25)
+    let b = randomTensor([32], seed: 26)
+    let fast = Tensor.conv2d(x, weight: w, bias: b, padding: (1, 1))
+    let reference = Tensor.referenceConv2d(x, weight: w, bias: b, padding: (1, 1))
+    expectClose(fast, reference, rtol: 1e-4, atol: 1e-4, "shifted conv in parallel blocks")
+}

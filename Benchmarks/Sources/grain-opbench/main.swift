@@ -3,8 +3,10 @@
 //
 // Each op runs once or twice to warm up, then `--repeats` times; `seconds` is the best time and
 // `median` the median. Two machine baselines are measured in the same process:
-//   cblas_sgemm   the raw BLAS call on preallocated buffers (the bar for `matmul`), timed by the
-//                 `matmul` op alternately with `Tensor.matmul`
+//   cblas_sgemm   the raw BLAS call on preallocated buffers, with OpenBLAS's own threads (as many
+//                 as Grain's workers; Grain itself runs OpenBLAS single-threaded and splits large
+//                 products over its workers), the bar for `matmul`, timed by the `matmul` op
+//                 alternately with `Tensor.matmul`
 //   memcpy        a 64 MB copy between preallocated, already-touched buffers (the bar for the
 //                 memory-bound ops; its `bytes` counts the read and the write)
 //
@@ -87,6 +89,15 @@ let rawSgemm: SgemmFunction = {
     return unsafeBitCast(symbol, to: SgemmFunction.self)
 }()
 
+/// `openblas_set_num_threads`, resolved the same way: the raw baseline runs with OpenBLAS's own
+/// threads, then hands OpenBLAS back to Grain single-threaded.
+let setBLASThreads: @convention(c) (Int32) -> Void = {
+    guard let handle = dlopen(nil, RTLD_NOW), let symbol = dlsym(handle, "openblas_set_num_threads") else {
+        fatalError("grain-opbench: openblas_set_num_threads not found in the process")
+    }
+    return unsafeBitCast(symbol, to: (@convention(c) (Int32) -> Void).self)
+}()
+
 // MARK: Ops
 
 /// The shape of the memory-bound ops: 16 Mi floats, 64 MB.
@@ -112,7 +123,11 @@ let ops: [Op] = [
             let (raw, grain) = a.withUnsafeBufferPointer { pa in
                 b.withUnsafeBufferPointer { pb in
                     measurePair(repeats: repeats, warmup: 2,
-                                { rawSgemm(101, 111, 111, n32, n32, n32, 1, pa.baseAddress, n32, pb.baseAddress, n32, 0, c, n32) },
+                                {
+                                    setBLASThreads(Int32(Parallel.threadCount))
+                                    rawSgemm(101, 111, 111, n32, n32, n32, 1, pa.baseAddress, n32, pb.baseAddress, n32, 0, c, n32)
+                                    setBLASThreads(1)
+                                },
                                 { consume(Tensor.matmul(a, b)) })
                 }
             }
