@@ -6,11 +6,10 @@
 # e.g. Scripts/check/kill_resume.sh /tmp/photos --small-denoiser run/denoiser 15 64 7 2
 #
 # Where the kills land. The build is timed uninterrupted first (T seconds for N photos, T/N per
-# photo). Kill k of K targets build progress k/(K+1): it waits until ⌊k·(N−2)/(K+1)⌋ photos are done
+# photo). Kill k of K targets build progress k/(K+1): it waits until ⌊k·N/(K+1)⌋ photos are done
 # (records/*.jsonl, the last file a photo writes) and then a seeded-random part of one photo's
 # time, so the kills fall evenly from the first photo to the last, each at a random stage inside
 # a photo (VAE encode, DDIM steps, decodes, PNG writes); kill 0 lands while the model is loading.
-# (N−2 leaves the last kill two photos of margin: a resumed build runs faster than T/N per photo.)
 # Training works the same way on its progress line ([step/total] on stderr): kill k of the
 # TRAIN_KILLS waits for step ⌊k·S/(TRAIN_KILLS+1)⌋ of S and then a random part of one step, so
 # the kills fall in every epoch, between checkpoints (--checkpoint-interval 3).
@@ -36,11 +35,11 @@ echo "clean build: $count photos in ${duration}s (${per_photo}s per photo)"
 
 # Kill 0: during start-up (loading the denoiser), before any photo is done.
 (exec "$grain" pretext build --photos "$photos" "$option" "$model" --crop-size "$crop" --out "$work/killed" 2>/dev/null) & pid=$!
-delay=$(uniform 0.3); sleep "$delay"; kill -9 "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true
-echo "kill 0 after ${delay}s: $(done_photos "$work/killed")/$count photos done"
+delay=$(uniform 0.3); sleep "$delay"; kill -9 "$pid" 2>/dev/null && echo "kill 0 after ${delay}s: $(done_photos "$work/killed")/$count photos done"
+wait "$pid" 2>/dev/null || true
 killed=0
 for k in $(seq 1 "$kills"); do
-  target=$((k * (count - 2) / (kills + 1)))
+  target=$((k * count / (kills + 1)))
   (exec "$grain" pretext build --photos "$photos" "$option" "$model" --crop-size "$crop" --out "$work/killed" 2>/dev/null) & pid=$!
   while [ "$(done_photos "$work/killed")" -lt "$target" ] && kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
   delay=$(uniform "$per_photo"); sleep "$delay"

@@ -6,8 +6,10 @@
 # depends on the array (afterok), checks the merged dataset is byte-identical to a one-process
 # build, and stops every daemon it started (on any exit). Usage (as root; installs slurm-wlm and
 # munge from Debian's packages if missing):
-#   Scripts/check/slurm_array.sh PHOTOS_DIR [PHOTOS] [TASKS] [SMALL_DENOISER] [CROP]
+#   [SLURM_CHECK_STOP=cancel|requeue] Scripts/check/slurm_array.sh PHOTOS_DIR [PHOTOS] [TASKS] [SMALL_DENOISER] [CROP]
 # e.g. Scripts/check/slurm_array.sh ../shared/data/dev/real 8 4
+# SLURM_CHECK_STOP=cancel (default): scancel a running task, then scontrol requeue it;
+# SLURM_CHECK_STOP=requeue: scontrol requeue the running task directly (what pre-emption does).
 # The recipe's text is taken from the guide itself (the ```bash block after "pretext-array.sbatch"
 # and the one after "Submit"), so the guide and this check cannot drift apart. Without
 # SMALL_DENOISER a tiny one is trained first (2 VAE and 2 U-Net steps: fast, and as deterministic
@@ -25,6 +27,7 @@ if ! command -v slurmctld >/dev/null || ! command -v munged >/dev/null; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slurm-wlm munge >/dev/null
 fi
 
+if ss -ltn 2>/dev/null | grep -qE ':1681[78]\b'; then echo "ports 16817/16818 are in use (another cluster of this check still running?)"; exit 1; fi
 work=$(mktemp -d /tmp/grain-slurm.XXXXXX)
 chmod 755 "$work"
 daemons=()
@@ -130,11 +133,17 @@ done
 # Let it get into its work: until two photos of the array are done (or 20 s).
 for _ in $(seq 1 200); do [ "$(find "$out/records" -name '*.jsonl' 2>/dev/null | wc -l)" -ge 2 ] && break; sleep 0.1; done
 [ "$(state "$running")" = RUNNING ] || running=$(squeue -h -r -j "$array_id" -t RUNNING -o %i | head -1)
-scancel "$running"
-for _ in $(seq 1 100); do [ "$(state "$running")" = CANCELLED ] && break; sleep 0.1; done
-echo "cancelled running task $running: $(state "$running")"
-echo "  merge job $merge_id then: $(state "$merge_id") ($(scontrol show job "$merge_id" | grep -o 'Reason=[^ ]*'))"
-scontrol requeue "$running"
+if [ "${SLURM_CHECK_STOP:-cancel}" = cancel ]; then
+  scancel "$running"
+  for _ in $(seq 1 100); do [ "$(state "$running")" = CANCELLED ] && break; sleep 0.1; done
+  echo "cancelled running task $running: $(state "$running")"
+  echo "  merge job $merge_id then: $(state "$merge_id") ($(scontrol show job "$merge_id" | grep -o 'Reason=[^ ]*'))"
+  scontrol requeue "$running"
+else
+  # SLURM_CHECK_STOP=requeue: requeue the running task directly, as pre-emption does.
+  echo "requeueing running task $running (scontrol requeue, no scancel)"
+  scontrol requeue "$running"
+fi
 echo "requeued task $running: $(state "$running") ($(scontrol show job "$running" | grep -o 'Reason=[^ ]*'))"
 # Slurm holds a requeued job back for a while (its BeginTime); release it now.
 scontrol update JobId="$running" StartTime=now
@@ -146,21 +155,30 @@ never() { squeue -h -j "$merge_id" -o %r 2>/dev/null | grep -q DependencyNeverSa
 array_left() { squeue -h -r -j "$array_id" -o %i 2>/dev/null | grep -c . || true; }
 for _ in $(seq 1 3600); do [ "$(array_left)" -eq 0 ] && break; sleep 1; done
 [ "$(array_left)" -eq 0 ] || { echo "array tasks still queued after an hour:"; squeue; exit 1; }
+# The merge either runs or is found never satisfied (the scheduler re-evaluates in its own time).
+settle() {
+  for _ in $(seq 1 1800); do
+    case $(state "$merge_id") in COMPLETED|FAILED|CANCELLED|TIMEOUT|OUT_OF_MEMORY|NODE_FAIL) return ;; esac
+    never && return
+    sleep 1
+  done
+}
+settle
+merge_command=$(grep -- '--job-name=grain-merge' "$work/submit-here.sh")
 if never; then
   echo "array finished; merge job $merge_id: $(state "$merge_id") (Reason=DependencyNeverSatisfied: the cancelled task counts as not ok)"
   # The guide's remedy: cancel it and submit the merge again, now that every task has succeeded.
   scancel "$merge_id"
-  merge_command=$(grep -- '--job-name=grain-merge' "$work/submit-here.sh")
   merge_id=$(eval "$merge_command")
-  sleep 3
-  echo "  resubmitted the merge (afterok:$array_id) as job $merge_id: $(state "$merge_id") ($(scontrol show job "$merge_id" | grep -o 'Reason=[^ ]*'))"
+  echo "  resubmitted the merge (the same sbatch --dependency=afterok:$array_id) as job $merge_id"
+  settle
   if never; then
     scancel "$merge_id"
-    merge_id=$(eval "${merge_command/--dependency=afterok:"\$array"/}")
-    echo "  afterok still never satisfied; merge submitted without a dependency as job $merge_id"
+    merge_id=$(eval "$(sed 's/--dependency=[^ ]* //' <<<"$merge_command")")
+    echo "  afterok still never satisfied; the merge submitted without a dependency as job $merge_id"
+    settle
   fi
 fi
-for _ in $(seq 1 3600); do [ -z "$(squeue -h -o %i)" ] && break; never && break; sleep 1; done
 for task in $(seq 0 $((tasks - 1))); do
   job="${array_id}_$task"
   echo "task $job: $(state "$job"), $(scontrol show job "$job" | grep -o 'ExitCode=[0-9:]*' | head -1), restarts $(scontrol show job "$job" | grep -o 'Restarts=[0-9]*' | cut -d= -f2): $(tail -1 "$work/task-${array_id}_$task.out")"
