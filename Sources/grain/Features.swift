@@ -109,13 +109,19 @@ func imageFiles(_ paths: [String]) throws -> [String] {
     return ImageFiles.expand(paths)
 }
 
+/// One JSON object as one line (keys sorted, no newline); nil when it cannot be encoded.
+func jsonLine(_ object: [String: Any]) -> String? {
+    (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]))
+        .map { String(decoding: $0, as: UTF8.self) }
+}
+
 /// Prints one JSON object on one line of standard output (keys sorted).
 func printJSONLine(_ object: [String: Any]) {
-    guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else {
+    guard let line = jsonLine(object) else {
         printError("cannot encode \(object) as JSON")
         return
     }
-    print(String(decoding: data, as: UTF8.self))
+    print(line)
 }
 
 func csvField(_ text: String) -> String {

@@ -66,6 +66,16 @@ func noisyImage(seed: UInt64, width: Int = 32, height: Int = 32) -> Image {
     return Image(width: width, height: height, channels: 3, pixels: pixels)
 }
 
+/// Random extractor weights (uniform in ±0.2, 1 added to the 1-D convolutions' weights) written to `url`.
+func writeRandomExtractorWeights(to url: URL) throws {
+    var random: [String: Tensor] = [:]
+    for (index, (key, parameter)) in LowLevelFeatureExtractor().namedParameters().enumerated() {
+        random[key] = randomTensor(parameter.shape, seed: UInt64(index), lower: -0.2, upper: 0.2)
+            + (key.hasSuffix(".weight") && parameter.shape.count == 3 ? 1 : 0)
+    }
+    try SafeTensors.write(random, to: url)
+}
+
 /// `grain fit`, `detect`, `features`, `inspect` and `convert` as a script would run them.
 @Suite("grain command line", .enabled(if: grainExecutable != nil, "the grain executable is not built next to the tests: skipped"))
 struct CommandLineTests {
@@ -77,12 +87,7 @@ struct CommandLineTests {
 
         // Random extractor weights and eight "real" images.
         let weights = folder.appendingPathComponent("weights.safetensors")
-        var random: [String: Tensor] = [:]
-        for (index, (key, parameter)) in LowLevelFeatureExtractor().namedParameters().enumerated() {
-            random[key] = randomTensor(parameter.shape, seed: UInt64(index), lower: -0.2, upper: 0.2)
-                + (key.hasSuffix(".weight") && parameter.shape.count == 3 ? 1 : 0)
-        }
-        try SafeTensors.write(random, to: weights)
+        try writeRandomExtractorWeights(to: weights)
         for index in 0..<8 {
             try noisyImage(seed: UInt64(index)).write(to: folder.appendingPathComponent("real/photo\(index).png"))
         }
