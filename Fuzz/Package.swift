@@ -15,7 +15,7 @@ import PackageDescription
 let parsers: [(name: String, target: String, products: [String])] = [
     ("fuzz-safetensors", "FuzzSafeTensors", ["Tensor"]),
     ("fuzz-pth", "FuzzPyTorchCheckpoint", ["Tensor"]),
-    ("fuzz-jpeg", "FuzzJPEG", ["Imaging"]),
+    ("fuzz-jpeg", "FuzzJPEG", ["Imaging"]),  // both through FuzzImaging
     ("fuzz-png", "FuzzPNG", ["Imaging"]),
     ("fuzz-detector", "FuzzDetector", ["OneClass"]),
     ("fuzz-diffusers-config", "FuzzDiffusersConfiguration", ["NN"]),
@@ -29,16 +29,18 @@ let package = Package(
     ],
     targets: [
         .target(name: "FuzzSupport", path: "Sources/FuzzSupport"),
+        .target(name: "FuzzImaging", dependencies: [.product(name: "Imaging", package: "Grain")], path: "Sources/FuzzImaging"),
         // Writes the seed corpora (Scripts/fuzz/make_corpus.sh runs it).
-        .executableTarget(
-            name: "fuzz-corpus",
-            dependencies: ["FuzzSupport"] + ["Tensor", "Imaging", "NN", "Pretext", "OneClass"].map { .product(name: $0, package: "Grain") },
-            path: "Sources/fuzz-corpus"
+        .target(
+            name: "FuzzCorpus",
+            dependencies: ["Tensor", "Imaging", "NN", "Pretext", "OneClass"].map { .product(name: $0, package: "Grain") },
+            path: "Sources/FuzzCorpus"
         ),
+        .executableTarget(name: "fuzz-corpus", dependencies: ["FuzzCorpus"], path: "Sources/fuzz-corpus"),
     ] + parsers.flatMap { parser -> [Target] in
         [
             .target(name: parser.target,
-                    dependencies: ["FuzzSupport"] + parser.products.map { .product(name: $0, package: "Grain") },
+                    dependencies: ["FuzzSupport"] + (parser.products == ["Imaging"] ? ["FuzzImaging"] : []) + parser.products.map { .product(name: $0, package: "Grain") },
                     path: "Sources/\(parser.target)"),
             .executableTarget(name: parser.name, dependencies: [.target(name: parser.target)], path: "Sources/\(parser.name)"),
         ]

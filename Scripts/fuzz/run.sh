@@ -4,6 +4,7 @@
 #
 #   Scripts/fuzz/run.sh [N=20000] [target…]
 #   FUZZ_TIMEOUT=10 FUZZ_RSS_MB=2048 FUZZ_NICE=19 Scripts/fuzz/run.sh 1000000
+#   FUZZ_SECONDS=120 Scripts/fuzz/run.sh 20000      # also stop each target after 120 s
 #
 # Expects `swift build -c release -Xswiftc -sanitize=fuzzer,address --package-path Fuzz` and
 # Scripts/fuzz/make_corpus.sh to have run. Each target mutates a scratch copy of its corpus in
@@ -20,6 +21,7 @@ fi
 timeout="${FUZZ_TIMEOUT:-10}"
 rss="${FUZZ_RSS_MB:-2048}"
 niceness="${FUZZ_NICE:-0}"
+seconds_limit="${FUZZ_SECONDS:-0}"   # 0: no time limit (libFuzzer's -max_total_time)
 bin="$(swift build -c release -Xswiftc -sanitize=fuzzer,address --package-path "$root/Fuzz" --show-bin-path)"
 work="$root/Fuzz/.runs"
 mkdir -p "$work"
@@ -34,7 +36,7 @@ for target in "${targets[@]}"; do
     start=$(date +%s)
     # Leak reports are off: the Swift runtime's lazily built metadata is reported as leaked.
     ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1 nice -n "$niceness" "$bin/$target" \
-        -runs="$runs" -timeout="$timeout" -rss_limit_mb="$rss" -malloc_limit_mb="$rss" -detect_leaks=0 \
+        -runs="$runs" -max_total_time="$seconds_limit" -timeout="$timeout" -rss_limit_mb="$rss" -malloc_limit_mb="$rss" -detect_leaks=0 \
         -print_final_stats=1 -artifact_prefix="$work/$target/artifacts/" "$work/$target/corpus" \
         > "$work/$target.log" 2>&1
     status=$?
