@@ -4,9 +4,9 @@
 /// A scan of the converted float32 values, 16 lanes at a time on the bit patterns (an IEEE 754
 /// value is not finite exactly when its exponent bits are all ones), costs a fraction of the
 /// conversion it follows, so it runs on every load.
-enum Finiteness {
+package enum Finiteness {
     /// The number of NaN or infinite values in `values`.
-    static func nonFiniteCount(_ values: UnsafeBufferPointer<Float>) -> Int {
+    package static func nonFiniteCount(_ values: UnsafeBufferPointer<Float>) -> Int {
         guard let base = values.baseAddress else { return 0 }
         let raw = UnsafeRawPointer(base)
         let count = values.count
