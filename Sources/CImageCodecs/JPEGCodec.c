@@ -69,6 +69,25 @@ static void emit(j_common_ptr cinfo, int level) {
 
 static void silent(j_common_ptr cinfo) { (void)cinfo; }
 
+// A progressive JPEG from a real encoder has about 10 scans (mozjpeg's most is near 20); each
+// scan is a pass over the whole image, so a small crafted file repeating scan headers would make
+// decoding cost hundreds of passes. libjpeg calls the progress monitor as it consumes input, and
+// more scans than this fail as corrupt data (the limit libjpeg-turbo's djpeg -maxscans offers).
+enum { GrainJpegMaximumScans = 100 };
+
+static void limit_scans(j_common_ptr cinfo) {
+    j_decompress_ptr decompress = (j_decompress_ptr)cinfo;
+    if (decompress->input_scan_number > GrainJpegMaximumScans) {
+        GrainJpegContext *context = (GrainJpegContext *)cinfo->err;
+        char text[96];
+        snprintf(text, sizeof text, "more than %d scans (a real progressive JPEG has about 10)",
+                 (int)GrainJpegMaximumScans);
+        grain_set_message(context->message, context->capacity, text);
+        context->status = GrainCodecStatusCorrupt;
+        longjmp(context->jump, 1);
+    }
+}
+
 static void install(GrainJpegContext *context, struct jpeg_error_mgr **slot, char *message,
                     size_t capacity) {
     memset(context, 0, sizeof *context);
@@ -131,6 +150,10 @@ GrainCodecStatus grain_jpeg_decode_rgb(const uint8_t *data, size_t size, uint8_t
         return context.status;
     }
     jpeg_create_decompress(&cinfo);
+    struct jpeg_progress_mgr progress;
+    memset(&progress, 0, sizeof progress);
+    progress.progress_monitor = limit_scans;
+    cinfo.progress = &progress;
     jpeg_mem_src(&cinfo, data, (unsigned long)size);
     jpeg_read_header(&cinfo, TRUE);
     if (cinfo.image_width != width || cinfo.image_height != height) {

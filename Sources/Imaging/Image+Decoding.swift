@@ -1,5 +1,6 @@
 import CImageCodecs
 import Foundation
+import Tensor
 
 /// A file format Grain reads and writes.
 public enum ImageFormat: String, Sendable, CaseIterable {
@@ -58,6 +59,38 @@ extension Image {
     /// limit on the pixels a decoder accepts.
     public static let defaultPixelLimit = 89_478_485
 
+    /// The largest pixel limit honoured, whatever the caller asks (2²⁸ = 268,435,456 pixels,
+    /// 16,384 × 16,384: 805 MB as 8-bit RGB). A larger limit — or none (`nil`) — is clamped to it,
+    /// so no declared size can reach an allocation the machine cannot make.
+    public static let maximumPixelLimit = 1 << 28
+
+    /// The pixels a file may declare whatever its size (a 256 × 256 image costs nothing to decode).
+    public static let pixelsAllowedAtAnySize = 1 << 16
+
+    /// The most pixels per byte of file a format can encode, so that a tiny file declaring a huge
+    /// image (632 bytes declaring 9,000 × 9,000) is refused before it is decoded.
+    ///
+    /// - JPEG: a Huffman-coded scan spends at least one bit on every 8 × 8 block of the
+    ///   full-resolution component (its DC code), so a file holds at most 512 pixels per byte;
+    ///   the bound allows twice that. (An arithmetic-coded JPEG of a flat colour can beat it;
+    ///   such files are refused as implausible.)
+    /// - PNG: deflate compresses at most 1,032 : 1 and a row stores at least one bit per pixel,
+    ///   so a file holds at most 8,256 pixels per byte; the bound allows about twice that.
+    ///
+    /// Real photographs are far below both (a few pixels per byte), and every dev image decodes.
+    public static func maximumPixelsPerByte(_ format: ImageFormat) -> Int {
+        switch format {
+        case .jpeg: return 1024
+        case .png: return 16384
+        }
+    }
+
+    /// The pixel limit actually applied for `requested` (nil = the maximum): at most
+    /// ``maximumPixelLimit``, and at least 0.
+    public static func effectivePixelLimit(_ requested: Int?) -> Int {
+        min(max(requested ?? maximumPixelLimit, 0), maximumPixelLimit)
+    }
+
     /// Decodes a JPEG or PNG file to 8-bit RGB, pixel for pixel as Pillow's
     /// `Image.open(path).convert("RGB")`.
     ///
@@ -71,17 +104,21 @@ extension Image {
     /// - Parameters:
     ///   - url: a file URL.
     ///   - pixelLimit: the most pixels (`width × height`) to accept, checked from the header
-    ///     before anything is allocated; nil for no limit. Pillow only warns between one and two
-    ///     times its limit and raises above; this limit is strict.
+    ///     before anything is allocated; nil for the largest, ``maximumPixelLimit``, which also
+    ///     caps any larger value. Pillow only warns between one and two times its limit and raises
+    ///     above; this limit is strict. A file must also be large enough to hold the pixels it
+    ///     declares (``maximumPixelsPerByte(_:)``).
     /// - Throws: ``ImageError`` naming the file: unreadable, truncated, unsupported format, too
     ///   many pixels, corrupt data or out of memory.
     public init(contentsOf url: URL, pixelLimit: Int? = Image.defaultPixelLimit) throws(ImageError) {
         let path = url.isFileURL ? url.path : url.absoluteString
+        guard url.isFileURL else { throw ImageError.unreadable(path: path, reason: "not a file URL") }
         let data: Data
         do {
-            data = try Data(contentsOf: url, options: .mappedIfSafe)
+            // Refuses a FIFO, a directory or a device before any open that could block.
+            data = try RegularFile.mappedContents(of: url)
         } catch {
-            throw ImageError.unreadable(path: path, reason: Image.reason(error))
+            throw ImageError.unreadable(path: path, reason: error.reason)
         }
         try self.init(data: data, name: path, pixelLimit: pixelLimit)
     }
@@ -96,16 +133,21 @@ extension Image {
     /// - Parameters:
     ///   - data: the encoded file.
     ///   - name: how errors name the data (a file name, a URL).
-    ///   - pixelLimit: the most pixels to accept; nil for no limit.
+    ///   - pixelLimit: the most pixels to accept; nil for the largest, ``maximumPixelLimit``.
     public init(data: Data, name: String = "<memory>", pixelLimit: Int? = Image.defaultPixelLimit) throws(ImageError) {
         let header = try Image.header(of: data, name: name)
-        if let pixelLimit, header.width * header.height > pixelLimit {
-            throw ImageError.tooManyPixels(path: name, width: header.width, height: header.height, limit: pixelLimit)
+        let limit = Image.effectivePixelLimit(pixelLimit)
+        // Checked arithmetic throughout: the header's fields are the file's word, not facts.
+        let (pixelCount, pixelOverflow) = header.width.multipliedReportingOverflow(by: header.height)
+        if pixelOverflow || pixelCount > limit {
+            throw ImageError.tooManyPixels(path: name, width: header.width, height: header.height, limit: limit)
         }
-        let (count, overflow) = (header.width * header.height).multipliedReportingOverflow(by: 3)
-        if overflow {
-            throw ImageError.outOfMemory(path: name, detail: "\(header.width)×\(header.height) is too large to allocate")
+        let (plausible, plausibleOverflow) = data.count.multipliedReportingOverflow(by: Image.maximumPixelsPerByte(header.format))
+        if pixelCount > Image.pixelsAllowedAtAnySize, !plausibleOverflow, pixelCount > plausible {
+            throw ImageError.implausibleSize(path: name, width: header.width, height: header.height, byteCount: data.count,
+                                             pixelsPerByte: Image.maximumPixelsPerByte(header.format))
         }
+        let count = pixelCount * 3  // ≤ 3 × maximumPixelLimit: no overflow
         var status = GrainCodecStatusOK
         var message = [CChar](repeating: 0, count: 256)
         let pixels = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in

@@ -14,6 +14,10 @@ public enum ImageError: Error, CustomStringConvertible, Equatable, Sendable {
     /// The header declares more pixels than the limit allows (a decompression bomb guard, checked
     /// before anything is allocated).
     case tooManyPixels(path: String, width: Int, height: Int, limit: Int)
+    /// The header declares more pixels than a file of `byteCount` bytes can hold in its format
+    /// (at most `pixelsPerByte` per byte; see ``Image/maximumPixelsPerByte(_:)``): a corrupt
+    /// or crafted file, refused before it is decoded.
+    case implausibleSize(path: String, width: Int, height: Int, byteCount: Int, pixelsPerByte: Int)
     /// The data is malformed: a bad marker, chunk, CRC or entropy-coded segment.
     case corrupt(path: String, detail: String)
     /// Memory for the decoded image could not be allocated.
@@ -27,7 +31,7 @@ public enum ImageError: Error, CustomStringConvertible, Equatable, Sendable {
     public var path: String {
         switch self {
         case .unreadable(let path, _), .truncated(let path, _), .unsupportedFormat(let path, _),
-             .tooManyPixels(let path, _, _, _), .corrupt(let path, _), .outOfMemory(let path, _),
+             .tooManyPixels(let path, _, _, _), .implausibleSize(let path, _, _, _, _), .corrupt(let path, _), .outOfMemory(let path, _),
              .encodingFailed(let path, _), .unwritable(let path, _):
             return path
         }
@@ -43,8 +47,12 @@ public enum ImageError: Error, CustomStringConvertible, Equatable, Sendable {
         case .unsupportedFormat(let path, let detail):
             return "\(path): unsupported image format: \(detail)"
         case .tooManyPixels(let path, let width, let height, let limit):
-            return "\(path): \(width)×\(height) = \(width * height) pixels exceeds the limit of \(limit) "
-                + "(a possible decompression bomb; raise the pixel limit to decode it)"
+            let (pixels, overflow) = width.multipliedReportingOverflow(by: height)
+            return "\(path): \(width)×\(height) = \(overflow ? "too many" : String(pixels)) pixels exceeds the limit of \(limit) "
+                + "(a possible decompression bomb; raise the pixel limit to decode it, up to \(Image.maximumPixelLimit))"
+        case .implausibleSize(let path, let width, let height, let byteCount, let pixelsPerByte):
+            return "\(path): corrupt image data: the header declares \(width)×\(height) pixels, more than a \(byteCount)-byte file "
+                + "can hold (at most \(pixelsPerByte) pixels per byte in this format)"
         case .corrupt(let path, let detail):
             return "\(path): corrupt image data: \(detail)"
         case .outOfMemory(let path, let detail):

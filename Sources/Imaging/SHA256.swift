@@ -1,5 +1,6 @@
 import CImageCodecs
 import Foundation
+import Tensor
 
 /// SHA-256 (FIPS 180-4) of arbitrary bytes, through the same C implementation as
 /// ``Image/pixelDigest``: for recording which weight file a model came from, and for content
@@ -26,10 +27,15 @@ public enum SHA256 {
         data.withUnsafeBytes { hexDigest($0) }
     }
 
-    /// The digest of the file at `url` as 64 lowercase hex digits (the file is memory-mapped).
+    /// The digest of the file at `url` as 64 lowercase hex digits.
     ///
-    /// - Throws: Foundation's error when the file cannot be read.
+    /// - Throws: ``ImageError/unreadable(path:reason:)`` when the file cannot be read or is not
+    ///   a regular file (a FIFO or a directory is refused at once, never waited on).
     public static func hexDigest(ofFileAt url: URL) throws -> String {
-        hexDigest(of: try Data(contentsOf: url, options: .mappedIfSafe))
+        do {
+            return hexDigest(of: try RegularFile.mappedContents(of: url))
+        } catch {
+            throw ImageError.unreadable(path: url.path, reason: error.reason)
+        }
     }
 }

@@ -28,7 +28,7 @@ struct SafeTensorsTests {
             try SafeTensors.write([("weight", weight), ("b.special", special), ("a.scalar", scalar), ("empty", empty)],
                                   metadata: ["format": "pt", "note": "quote \" and \n newline"], to: url)
 
-            let file = try SafeTensors(contentsOf: url)
+            let file = try SafeTensors(contentsOf: url, acceptingNonFiniteValues: true)  // holds ±∞/NaN on purpose
             #expect(file.keys == ["a.scalar", "b.special", "empty", "weight"])  // sorted, as the Python library writes
             #expect(file.metadata == ["format": "pt", "note": "quote \" and \n newline"])
             #expect(file.dataStart % 8 == 0)
@@ -54,7 +54,7 @@ struct SafeTensorsTests {
             // A 3-element float32 tensor first puts the float64 data at a 12-byte (unaligned) offset.
             try SafeTensors.write(entries: [("b.doubles", .float64(shape: [2, 3], values: doubles)),
                                             ("a.floats", .float32(Tensor([1, 2, 3])))], to: url)
-            let file = try SafeTensors(contentsOf: url)
+            let file = try SafeTensors(contentsOf: url, acceptingNonFiniteValues: true)  // holds ±∞/NaN on purpose
             #expect(try file.info(named: "b.doubles") == .init(dtype: .float64, shape: [2, 3], dataOffsets: 12..<60))
             #expect(try file.doubles(named: "b.doubles").map(\.bitPattern) == doubles.map(\.bitPattern))
             #expect(try file.doubles(named: "a.floats") == [1, 2, 3])
@@ -126,7 +126,7 @@ struct SafeTensorsTests {
             add("s", "F32", [], float32Bytes([42]))
             let url = try writeFile(makeSafeTensors(header: "{\(header.joined(separator: ","))}", data: data),
                                     named: "dtypes.safetensors", in: folder)
-            let file = try SafeTensors(contentsOf: url)
+            let file = try SafeTensors(contentsOf: url, acceptingNonFiniteValues: true)  // holds ±∞/NaN on purpose
             #expect(file.keys.first == "f16")  // header order, not sorted
             #expect(try file.info(named: "bf16").dtype == .bfloat16)
             #expect(try file.tensor(named: "f16").scalars == [1, -2, 0x1p-24, .infinity])

@@ -127,7 +127,8 @@ public struct DiffusersFolder: Sendable {
     public func textEncoder(variant: String? = nil, trainable: Bool = false) throws -> CLIPTextModel {
         let model = try CLIPTextModel(configuration: textEncoderConfiguration())
         let file = try weightsURL(of: .textEncoder, variant: variant)
-        let weights = try openWeightFile(at: file)
+        // Opened accepting non-finite values: `load` checks them itself, to name the value too.
+        let weights = try openWeightFile(at: file, acceptingNonFiniteValues: true)
         let prefixed = weights.keys.contains { $0.hasPrefix("text_model.") }
         try DiffusersFolder.load(model, from: weights, trainable: trainable,
                                  renaming: { prefixed ? $0 : "text_model." + $0 },
@@ -156,7 +157,8 @@ public struct DiffusersFolder: Sendable {
     ///   - ignoring: module-side keys of file tensors to skip.
     public static func load(_ module: Module, from url: URL, trainable: Bool = false,
                             renaming: (String) -> String = { $0 }, ignoring: Set<String> = []) throws {
-        try load(module, from: try openWeightFile(at: url), trainable: trainable, renaming: renaming, ignoring: ignoring)
+        try load(module, from: try openWeightFile(at: url, acceptingNonFiniteValues: true), trainable: trainable,
+                 renaming: renaming, ignoring: ignoring)
     }
 
     /// Loads `module` strictly from an open weight file: keys and shapes are all checked before
@@ -199,21 +201,11 @@ public struct DiffusersFolder: Sendable {
         module.setTrainable(trainable)
     }
 
-    /// The first NaN or infinity in `tensor`, if any (scanned 16 lanes at a time: `x − x` is 0
-    /// exactly for finite `x`).
+    /// The first NaN or infinity in `tensor`, if any (the weight readers' vectorised scan,
+    /// ``Finiteness``, then a search for the first one).
     static func firstNonFinite(_ tensor: Tensor) -> (index: Int, value: Float)? {
         tensor.withUnsafeBufferPointer { buffer -> (index: Int, value: Float)? in
-            guard let base = buffer.baseAddress else { return nil }
-            let raw = UnsafeRawPointer(base)
-            var i = 0
-            var clean = true
-            while i &+ 16 <= buffer.count {
-                let chunk = raw.loadUnaligned(fromByteOffset: i &* 4, as: SIMD16<Float>.self)
-                if any((chunk - chunk) .!= SIMD16<Float>(repeating: 0)) { clean = false; break }
-                i &+= 16
-            }
-            if clean && buffer[i...].allSatisfy(\.isFinite) { return nil }
-            guard let index = buffer.firstIndex(where: { !$0.isFinite }) else { return nil }
+            guard Finiteness.nonFiniteCount(buffer) > 0, let index = buffer.firstIndex(where: { !$0.isFinite }) else { return nil }
             return (index, buffer[index])
         }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import Tensor
 
 /// Why a Stable Diffusion part cannot be loaded or run: each case names the file, key or shape
 /// at fault.
@@ -79,14 +80,18 @@ public enum PerBlock<Value: Codable & Equatable & Sendable>: Codable, Equatable,
 /// Reading `config.json` files: the JSON decoded into a configuration, with decoding errors
 /// turned into ``StableDiffusionError/invalidConfiguration(path:reason:)`` naming the file.
 enum ConfigurationFile {
+    /// The largest `config.json` accepted (diffusers' are a few kilobytes).
+    static let maximumSize = 16 << 20
+
     /// Decodes the configuration at `url`.
     static func read<Configuration: Decodable>(_ type: Configuration.Type, at url: URL) throws -> Configuration {
         guard FileManager.default.fileExists(atPath: url.path) else {
             throw StableDiffusionError.missingFile(path: url.path)
         }
         let data: Data
-        do { data = try Data(contentsOf: url) } catch {
-            throw StableDiffusionError.invalidConfiguration(path: url.path, reason: "unreadable: \(error.localizedDescription)")
+        // A FIFO or a directory is refused before any open that could block.
+        do { data = try RegularFile.contents(of: url, maximumSize: ConfigurationFile.maximumSize) } catch {
+            throw StableDiffusionError.invalidConfiguration(path: url.path, reason: "unreadable: \(error.reason)")
         }
         do {
             return try JSONDecoder().decode(type, from: data)

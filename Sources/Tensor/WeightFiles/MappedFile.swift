@@ -15,22 +15,18 @@ final class MappedFile: @unchecked Sendable {
 
     /// Maps the file at `url` read-only.
     ///
-    /// - Throws: ``WeightFileError/unreadable(path:reason:)`` when it cannot be opened or mapped.
+    /// - Throws: ``WeightFileError/unreadable(path:reason:)`` when it cannot be opened or mapped,
+    ///   or is not a regular file (a FIFO, a directory, a device: refused before any open that
+    ///   could block, by ``RegularFile``).
     init(url: URL) throws {
         path = url.path
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else {
-            throw WeightFileError.unreadable(path: path, reason: String(cString: strerror(errno)))
+        let descriptor: Int32, size: Int
+        do {
+            (descriptor, size) = try RegularFile.open(path)
+        } catch {
+            throw WeightFileError.unreadable(path: path, reason: error.reason)
         }
         defer { close(descriptor) }
-        var status = stat()
-        guard fstat(descriptor, &status) == 0 else {
-            throw WeightFileError.unreadable(path: path, reason: String(cString: strerror(errno)))
-        }
-        guard (status.st_mode & S_IFMT) == S_IFREG else {
-            throw WeightFileError.unreadable(path: path, reason: "not a regular file")
-        }
-        let size = Int(status.st_size)
         if size == 0 {
             bytes = UnsafeRawBufferPointer(start: nil, count: 0)
             return

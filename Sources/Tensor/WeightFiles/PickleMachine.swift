@@ -8,15 +8,55 @@
 /// spells `bytes`). Any other global fails with ``WeightFileError/forbiddenGlobal(path:name:)``
 /// the moment it is named, unless the caller listed it as opaque, in which case calling it only
 /// records an inert description.
+///
+/// **Bounds.** A hostile pickle must cost little and never crash the reader, so the machine
+/// bounds what a stream can make it hold: at most ``maximumStackCount`` values on the stack, at
+/// most ``maximumMemoCount`` memo entries, and the decoded ``PickleValue`` tree at most
+/// ``maximumNesting`` deep with at most ``maximumValueCount`` values in all (the "billion laughs"
+/// pickle — one tuple doubled through the memo 26 times in 416 bytes — would otherwise
+/// materialise 2²⁶ values). Containers are reference boxes that the machine also records as it
+/// creates them; when decoding ends, on success or failure, every box is emptied (see
+/// ``releaseContainers()``), so a chain of 100,000 nested lists or tuples is freed one link at a
+/// time instead of by a recursive release that would overflow the thread's stack.
 struct PickleMachine {
+    /// The most values the stack may hold at once.
+    static let maximumStackCount = 1 << 22
+    /// The most memo entries a stream may store.
+    static let maximumMemoCount = 1 << 22
+    /// The deepest nesting of containers accepted in the decoded value (real checkpoints nest
+    /// under ten deep).
+    static let maximumNesting = 256
+    /// The most values (containers and scalars, counted each time they are reached, so shared
+    /// objects count once per reference) the decoded value may hold.
+    static let maximumValueCount = 1 << 21
+
+    /// A container the machine created, which it empties when decoding ends.
+    protocol Container: AnyObject {
+        /// Drops every element (after which freeing the box releases nothing nested).
+        func removeContents()
+    }
+
+    /// Every container made while decoding, kept alive until ``releaseContainers()`` empties them.
+    final class ContainerRegistry {
+        var containers: [any Container] = []
+    }
+
+    /// An immutable Python tuple (a box, so teardown can empty it like the mutable ones).
+    final class TupleBox: Container {
+        private(set) var items: [Object]
+        init(_ items: [Object]) { self.items = items }
+        func removeContents() { items = [] }
+    }
+
     /// A mutable Python list, shared through the memo as in Python.
-    final class ListBox {
+    final class ListBox: Container {
         var items: [Object] = []
+        func removeContents() { items = [] }
     }
 
     /// A mutable Python dict in insertion order; keys that are strings or ints are deduplicated
     /// as Python does (a repeated key replaces the value in place).
-    final class DictBox {
+    final class DictBox: Container {
         var entries: [(key: Object, value: Object)] = []
         private var stringIndex: [String: Int] = [:]
         private var integerIndex: [Int: Int] = [:]
@@ -34,21 +74,32 @@ struct PickleMachine {
             }
             entries.append((key, value))
         }
+
+        func removeContents() {
+            entries = []
+            stringIndex = [:]
+            integerIndex = [:]
+        }
     }
 
     /// A mutable Python set (order of insertion kept; not deduplicated).
-    final class SetBox {
+    final class SetBox: Container {
         var items: [Object] = []
+        func removeContents() { items = [] }
     }
 
     /// An instance of an opaque (caller-permitted) class: never interpreted.
-    final class OpaqueBox {
+    final class OpaqueBox: Container {
         let typeName: String
-        let arguments: [Object]
+        private(set) var arguments: [Object]
         var state: Object?
         init(typeName: String, arguments: [Object]) {
             self.typeName = typeName
             self.arguments = arguments
+        }
+        func removeContents() {
+            arguments = []
+            state = nil
         }
     }
 
@@ -68,7 +119,7 @@ struct PickleMachine {
         case float(Double)
         case string(String)
         case bytes([UInt8])
-        case tuple([Object])
+        case tuple(TupleBox)
         case list(ListBox)
         case dict(DictBox)
         case set(SetBox)
@@ -116,6 +167,7 @@ struct PickleMachine {
     private var stack: [Object] = []
     private var marks: [Int] = []
     private var memo: [Int: Object] = [:]
+    private let registry = ContainerRegistry()
 
     init(bytes: UnsafeRawBufferPointer, path: String, opaqueGlobals: Set<String> = []) {
         self.bytes = bytes
@@ -165,6 +217,32 @@ struct PickleMachine {
 
     // MARK: The stack
 
+    /// Records a new container so that ``releaseContainers()`` can empty it.
+    private func made<Box: Container>(_ box: Box) -> Box {
+        registry.containers.append(box)
+        return box
+    }
+
+    private func tuple(_ items: [Object]) -> Object { .tuple(made(TupleBox(items))) }
+
+    private mutating func push(_ object: Object) throws {
+        guard stack.count < PickleMachine.maximumStackCount else {
+            throw invalid("the stack holds more than \(PickleMachine.maximumStackCount) values")
+        }
+        stack.append(object)
+    }
+
+    /// Empties every container made while decoding, so that dropping the machine's stack, memo
+    /// and values releases nothing nested (iterative teardown: no recursion however deep the
+    /// stream nested them), and reference cycles built through the memo are broken.
+    mutating func releaseContainers() {
+        for container in registry.containers { container.removeContents() }
+        registry.containers = []
+        stack = []
+        marks = []
+        memo = [:]
+    }
+
     private mutating func pop() throws -> Object {
         guard let top = stack.popLast(), stack.count >= (marks.last ?? 0) else { throw invalid("stack underflow") }
         return top
@@ -183,6 +261,9 @@ struct PickleMachine {
     }
 
     private mutating func memoize(_ index: Int) throws {
+        guard memo.count < PickleMachine.maximumMemoCount || memo[index] != nil else {
+            throw invalid("the memo holds more than \(PickleMachine.maximumMemoCount) entries")
+        }
         memo[index] = try top()
     }
 
@@ -214,42 +295,42 @@ struct PickleMachine {
             case 0x28: marks.append(stack.count)                           // MARK
             case 0x30: _ = try pop()                                        // POP
             case 0x31: _ = try popMark()                                    // POP_MARK
-            case 0x32: stack.append(try top())                              // DUP
+            case 0x32: try push(try top())                              // DUP
 
-            case 0x4E: stack.append(.none)                                  // NONE
-            case 0x88: stack.append(.bool(true))                            // NEWTRUE
-            case 0x89: stack.append(.bool(false))                           // NEWFALSE
-            case 0x4A: stack.append(.int(Int(try readLittleEndian(Int32.self))))   // BININT
-            case 0x4B: stack.append(.int(Int(try readByte())))                     // BININT1
-            case 0x4D: stack.append(.int(Int(try readLittleEndian(UInt16.self))))  // BININT2
-            case 0x8A: stack.append(.int(try readLong(length: Int(try readByte()))))          // LONG1
-            case 0x8B: stack.append(.int(try readLong(length: try readLength(Int32.self))))   // LONG4
+            case 0x4E: try push(.none)                                  // NONE
+            case 0x88: try push(.bool(true))                            // NEWTRUE
+            case 0x89: try push(.bool(false))                           // NEWFALSE
+            case 0x4A: try push(.int(Int(try readLittleEndian(Int32.self))))   // BININT
+            case 0x4B: try push(.int(Int(try readByte())))                     // BININT1
+            case 0x4D: try push(.int(Int(try readLittleEndian(UInt16.self))))  // BININT2
+            case 0x8A: try push(.int(try readLong(length: Int(try readByte()))))          // LONG1
+            case 0x8B: try push(.int(try readLong(length: try readLength(Int32.self))))   // LONG4
             case 0x47:  // BINFLOAT: big-endian binary64
                 let bits = UInt64(bigEndian: try read(8).loadUnaligned(as: UInt64.self))
-                stack.append(.float(Double(bitPattern: bits)))
+                try push(.float(Double(bitPattern: bits)))
 
-            case 0x58: stack.append(.string(try readString(length: try readLength(UInt32.self))))  // BINUNICODE
-            case 0x8C: stack.append(.string(try readString(length: Int(try readByte()))))         // SHORT_BINUNICODE
-            case 0x8D: stack.append(.string(try readString(length: try readLength(UInt64.self))))  // BINUNICODE8
-            case 0x42: stack.append(.bytes(Array(try read(try readLength(UInt32.self)))))         // BINBYTES
-            case 0x43: stack.append(.bytes(Array(try read(Int(try readByte())))))                 // SHORT_BINBYTES
-            case 0x8E, 0x96: stack.append(.bytes(Array(try read(try readLength(UInt64.self)))))   // BINBYTES8, BYTEARRAY8
+            case 0x58: try push(.string(try readString(length: try readLength(UInt32.self))))  // BINUNICODE
+            case 0x8C: try push(.string(try readString(length: Int(try readByte()))))         // SHORT_BINUNICODE
+            case 0x8D: try push(.string(try readString(length: try readLength(UInt64.self))))  // BINUNICODE8
+            case 0x42: try push(.bytes(Array(try read(try readLength(UInt32.self)))))         // BINBYTES
+            case 0x43: try push(.bytes(Array(try read(Int(try readByte())))))                 // SHORT_BINBYTES
+            case 0x8E, 0x96: try push(.bytes(Array(try read(try readLength(UInt64.self)))))   // BINBYTES8, BYTEARRAY8
 
-            case 0x29: stack.append(.tuple([]))                             // EMPTY_TUPLE
-            case 0x74: stack.append(.tuple(try popMark()))                  // TUPLE
-            case 0x85: stack.append(.tuple([try pop()]))                    // TUPLE1
+            case 0x29: try push(tuple([]))                                  // EMPTY_TUPLE
+            case 0x74: try push(tuple(try popMark()))                       // TUPLE
+            case 0x85: try push(tuple([try pop()]))                         // TUPLE1
             case 0x86:                                                      // TUPLE2
                 let b = try pop(), a = try pop()
-                stack.append(.tuple([a, b]))
+                try push(tuple([a, b]))
             case 0x87:                                                      // TUPLE3
                 let c = try pop(), b = try pop(), a = try pop()
-                stack.append(.tuple([a, b, c]))
+                try push(tuple([a, b, c]))
 
-            case 0x5D: stack.append(.list(ListBox()))                       // EMPTY_LIST
+            case 0x5D: try push(.list(made(ListBox())))                       // EMPTY_LIST
             case 0x6C:                                                      // LIST
-                let list = ListBox()
+                let list = made(ListBox())
                 list.items = try popMark()
-                stack.append(.list(list))
+                try push(.list(list))
             case 0x61:                                                      // APPEND
                 let item = try pop()
                 try append([item], to: try top())
@@ -257,11 +338,11 @@ struct PickleMachine {
                 let items = try popMark()
                 try append(items, to: try top())
 
-            case 0x7D: stack.append(.dict(DictBox()))                       // EMPTY_DICT
+            case 0x7D: try push(.dict(made(DictBox())))                       // EMPTY_DICT
             case 0x64:                                                      // DICT
-                let dict = DictBox()
+                let dict = made(DictBox())
                 try setItems(try popMark(), in: .dict(dict))
-                stack.append(.dict(dict))
+                try push(.dict(dict))
             case 0x73:                                                      // SETITEM
                 let value = try pop(), key = try pop()
                 try setItems([key, value], in: try top())
@@ -269,45 +350,45 @@ struct PickleMachine {
                 let items = try popMark()
                 try setItems(items, in: try top())
 
-            case 0x8F: stack.append(.set(SetBox()))                         // EMPTY_SET
+            case 0x8F: try push(.set(made(SetBox())))                         // EMPTY_SET
             case 0x90:                                                      // ADDITEMS
                 let items = try popMark()
                 guard case .set(let set) = try top() else { throw invalid("ADDITEMS on \(try top().kindName)") }
                 set.items.append(contentsOf: items)
             case 0x91:                                                      // FROZENSET
-                let set = SetBox()
+                let set = made(SetBox())
                 set.items = try popMark()
-                stack.append(.set(set))
+                try push(.set(set))
 
             case 0x71: try memoize(Int(try readByte()))                     // BINPUT
             case 0x72: try memoize(Int(try readLittleEndian(UInt32.self)))  // LONG_BINPUT
             case 0x94: try memoize(memo.count)                              // MEMOIZE
-            case 0x68: stack.append(try fetch(Int(try readByte())))         // BINGET
-            case 0x6A: stack.append(try fetch(Int(try readLittleEndian(UInt32.self))))  // LONG_BINGET
+            case 0x68: try push(try fetch(Int(try readByte())))         // BINGET
+            case 0x6A: try push(try fetch(Int(try readLittleEndian(UInt32.self))))  // LONG_BINGET
 
             case 0x63:                                                      // GLOBAL: "module\nname\n"
                 let module = try readLine()
                 let name = try readLine()
-                stack.append(try global(module: module, name: name))
+                try push(try global(module: module, name: name))
             case 0x93:                                                      // STACK_GLOBAL
                 let name = try pop(), module = try pop()
                 guard case .string(let moduleName) = module, case .string(let globalName) = name else {
                     throw invalid("STACK_GLOBAL needs two strings, got \(module.kindName) and \(name.kindName)")
                 }
-                stack.append(try global(module: moduleName, name: globalName))
+                try push(try global(module: moduleName, name: globalName))
             case 0x52:                                                      // REDUCE
                 let arguments = try pop(), callable = try pop()
-                guard case .tuple(let items) = arguments else { throw invalid("REDUCE arguments are \(arguments.kindName), not a tuple") }
-                stack.append(try call(callable, items))
+                guard case .tuple(let box) = arguments else { throw invalid("REDUCE arguments are \(arguments.kindName), not a tuple") }
+                try push(try call(callable, box.items))
             case 0x81:                                                      // NEWOBJ: cls.__new__(cls, *args)
                 let arguments = try pop(), callable = try pop()
-                guard case .tuple(let items) = arguments else { throw invalid("NEWOBJ arguments are \(arguments.kindName), not a tuple") }
-                stack.append(try call(callable, items))
+                guard case .tuple(let box) = arguments else { throw invalid("NEWOBJ arguments are \(arguments.kindName), not a tuple") }
+                try push(try call(callable, box.items))
             case 0x62:                                                      // BUILD
                 let state = try pop()
                 try build(try top(), state: state)
             case 0x51:                                                      // BINPERSID
-                stack.append(try persistentLoad(try pop()))
+                try push(try persistentLoad(try pop()))
 
             default:
                 throw WeightFileError.unsupportedPickleOpcode(path: path, opcode: opcode, position: opcodePosition)
@@ -366,21 +447,21 @@ struct PickleMachine {
         guard case .global(let name) = callable else { throw invalid("cannot call \(callable.kindName)") }
         switch name {
         case "collections.OrderedDict":
-            let dict = DictBox()
+            let dict = made(DictBox())
             if let first = arguments.first {
                 guard arguments.count == 1, case .list(let pairs) = first else { throw invalid("OrderedDict arguments must be a list of pairs") }
                 for pair in pairs.items {
-                    guard case .tuple(let kv) = pair, kv.count == 2 else { throw invalid("OrderedDict arguments must be a list of pairs") }
+                    guard case .tuple(let box) = pair, case let kv = box.items, kv.count == 2 else { throw invalid("OrderedDict arguments must be a list of pairs") }
                     dict.set(kv[0], kv[1])
                 }
             }
             return .dict(dict)
         case "builtins.set", "builtins.frozenset":
-            let set = SetBox()
+            let set = made(SetBox())
             if let first = arguments.first {
                 switch first {
                 case .list(let list): set.items = list.items
-                case .tuple(let items): set.items = items
+                case .tuple(let box): set.items = box.items
                 case .set(let other): set.items = other.items
                 default: throw invalid("\(name) of \(first.kindName)")
                 }
@@ -407,7 +488,7 @@ struct PickleMachine {
             }
             return .tensor(record.withRequiresGradient(requiresGradient))
         default:
-            if opaqueGlobals.contains(name) { return .opaque(OpaqueBox(typeName: name, arguments: arguments)) }
+            if opaqueGlobals.contains(name) { return .opaque(made(OpaqueBox(typeName: name, arguments: arguments))) }
             throw invalid("\(name) cannot be called")
         }
     }
@@ -417,9 +498,10 @@ struct PickleMachine {
     private func rebuildTensor(_ name: String, _ arguments: [Object]) throws -> PyTorchCheckpoint.TensorRecord {
         let usage = "\(name) expects (storage, offset, size, stride, …)"
         guard arguments.count >= 4, case .storage(let storage) = arguments[0], case .int(let offset) = arguments[1],
-              case .tuple(let sizeItems) = arguments[2], case .tuple(let strideItems) = arguments[3] else {
+              case .tuple(let sizeBox) = arguments[2], case .tuple(let strideBox) = arguments[3] else {
             throw invalid(usage)
         }
+        let sizeItems = sizeBox.items, strideItems = strideBox.items
         func integers(_ items: [Object]) throws -> [Int] {
             try items.map { item in
                 guard case .int(let n) = item else { throw invalid(usage + ": size and stride must hold ints") }
@@ -459,22 +541,39 @@ struct PickleMachine {
 
     // MARK: Conversion to values
 
-    /// The object as a ``PickleValue`` tree; shared containers are copied, cycles and absurd
-    /// nesting are rejected.
-    func value(of object: Object) throws -> PickleValue {
-        var visiting = Set<ObjectIdentifier>()
-        return try value(of: object, depth: 0, visiting: &visiting)
+    /// Runs the stream (see ``run(persistentLoad:)``), converts the object built to a
+    /// ``PickleValue`` and, on every path, empties the containers (``releaseContainers()``).
+    mutating func decode(persistentLoad: (Object) throws -> Object) throws -> PickleValue {
+        defer { releaseContainers() }
+        let object = try run(persistentLoad: persistentLoad)
+        return try value(of: object)
     }
 
-    private func value(of object: Object, depth: Int, visiting: inout Set<ObjectIdentifier>) throws -> PickleValue {
-        guard depth < 1000 else { throw WeightFileError.invalidPickle(path: path, reason: "objects nested more than 1000 deep") }
+    /// The object as a ``PickleValue`` tree; shared containers are copied, cycles, nesting
+    /// deeper than ``maximumNesting`` and trees of more than ``maximumValueCount`` values are
+    /// rejected.
+    func value(of object: Object) throws -> PickleValue {
+        var visiting = Set<ObjectIdentifier>()
+        var count = 0
+        return try value(of: object, depth: 0, count: &count, visiting: &visiting)
+    }
+
+    private func value(of object: Object, depth: Int, count: inout Int, visiting: inout Set<ObjectIdentifier>) throws -> PickleValue {
+        guard depth < PickleMachine.maximumNesting else {
+            throw WeightFileError.invalidPickle(path: path, reason: "objects nested more than \(PickleMachine.maximumNesting) deep")
+        }
+        count += 1
+        guard count <= PickleMachine.maximumValueCount else {
+            throw WeightFileError.invalidPickle(path: path,
+                reason: "the pickle expands to more than \(PickleMachine.maximumValueCount) values (objects shared through the memo count once per reference)")
+        }
         func enter(_ box: AnyObject) throws {
             guard visiting.insert(ObjectIdentifier(box)).inserted else {
                 throw WeightFileError.invalidPickle(path: path, reason: "a container contains itself")
             }
         }
         func convert(_ items: [Object]) throws -> [PickleValue] {
-            try items.map { try value(of: $0, depth: depth + 1, visiting: &visiting) }
+            try items.map { try value(of: $0, depth: depth + 1, count: &count, visiting: &visiting) }
         }
         switch object {
         case .none: return .none
@@ -483,7 +582,10 @@ struct PickleMachine {
         case .float(let x): return .float(x)
         case .string(let s): return .string(s)
         case .bytes(let b): return .bytes(b)
-        case .tuple(let items): return .tuple(try convert(items))
+        case .tuple(let box):
+            try enter(box)
+            defer { visiting.remove(ObjectIdentifier(box)) }
+            return .tuple(try convert(box.items))
         case .list(let box):
             try enter(box)
             defer { visiting.remove(ObjectIdentifier(box)) }
@@ -496,7 +598,8 @@ struct PickleMachine {
             try enter(box)
             defer { visiting.remove(ObjectIdentifier(box)) }
             return .dictionary(try box.entries.map {
-                (try value(of: $0.key, depth: depth + 1, visiting: &visiting), try value(of: $0.value, depth: depth + 1, visiting: &visiting))
+                (try value(of: $0.key, depth: depth + 1, count: &count, visiting: &visiting),
+                 try value(of: $0.value, depth: depth + 1, count: &count, visiting: &visiting))
             })
         case .global(let name): return .global(name)
         case .storage(let storage):
@@ -506,7 +609,7 @@ struct PickleMachine {
             try enter(box)
             defer { visiting.remove(ObjectIdentifier(box)) }
             return .object(typeName: box.typeName, arguments: try convert(box.arguments),
-                           state: try box.state.map { try value(of: $0, depth: depth + 1, visiting: &visiting) })
+                           state: try box.state.map { try value(of: $0, depth: depth + 1, count: &count, visiting: &visiting) })
         }
     }
 }

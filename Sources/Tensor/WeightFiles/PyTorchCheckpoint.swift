@@ -47,9 +47,21 @@ public struct PyTorchCheckpoint: WeightFile {
             var expected = 1
             for axis in stride(from: shape.count - 1, through: 0, by: -1) where shape[axis] != 1 {
                 if strides[axis] != expected { return false }
-                expected *= shape[axis]
+                expected &*= shape[axis]  // wrapping: a shape too large to address is refused when read
             }
             return true
+        }
+
+        /// The number of elements the view holds (the product of ``shape``), or nil when it
+        /// overflows `Int`.
+        public var elementCount: Int? {
+            var count = 1
+            for extent in shape {
+                let (product, overflow) = count.multipliedReportingOverflow(by: extent)
+                guard !overflow else { return nil }
+                count = product
+            }
+            return count
         }
 
         /// The same view with `requiresGradient` replaced.
@@ -58,6 +70,13 @@ public struct PyTorchCheckpoint: WeightFile {
                          shape: shape, strides: strides, requiresGradient: flag)
         }
     }
+
+    /// The most elements a checkpoint's tensors may hold beyond the elements their storages
+    /// hold (16 Mi, 64 MB as float32). A view with zero strides (an `expand`ed tensor) repeats its
+    /// storage; without a bound a 300-byte file could declare a `[2^28]` view of one element and
+    /// be read — or converted to safetensors — as 1 GiB. Views within their storage never count
+    /// against it; the bound applies to each tensor read and to the state dict as a whole.
+    public static let maximumRepeatedElements = 1 << 24
 
     /// Keys under which training scripts commonly nest the state dict, tried in this order.
     public static let stateDictWrapperKeys = ["state_dict", "model", "model_state_dict", "module", "net", "network"]
@@ -74,6 +93,9 @@ public struct PyTorchCheckpoint: WeightFile {
     public let keys: [String]
     /// Whether the storages are little-endian (the archive's `byteorder` entry).
     public let isLittleEndian: Bool
+    /// Whether tensors are returned with NaN and ±∞ values as stored; false (the default)
+    /// refuses them with ``WeightFileError/nonFiniteValues(path:key:count:firstIndex:)``.
+    public let acceptsNonFiniteValues: Bool
     private let records: [String: TensorRecord]
     private let archive: ZipArchive
 
@@ -93,7 +115,18 @@ public struct PyTorchCheckpoint: WeightFile {
     /// - Throws: ``WeightFileError`` naming the file and the problem: a bad zip, a forbidden global,
     ///   an unsupported opcode, or a tensor that reaches outside its storage.
     public init(contentsOf url: URL, permittingOpaqueGlobals: Set<String> = []) throws {
+        try self.init(contentsOf: url, permittingOpaqueGlobals: permittingOpaqueGlobals, acceptingNonFiniteValues: false)
+    }
+
+    /// Maps the checkpoint at `url`, decodes its pickle and selects the state dict; see
+    /// ``init(contentsOf:permittingOpaqueGlobals:)``.
+    ///
+    /// - Parameter acceptingNonFiniteValues: when false, reading a floating-point tensor that
+    ///   holds NaN or ±∞ throws ``WeightFileError/nonFiniteValues(path:key:count:firstIndex:)``;
+    ///   true returns the values as stored.
+    public init(contentsOf url: URL, permittingOpaqueGlobals: Set<String> = [], acceptingNonFiniteValues: Bool) throws {
         self.url = url
+        acceptsNonFiniteValues = acceptingNonFiniteValues
         let file = try MappedFile(url: url)
         let path = file.path
         archive = try ZipArchive(file: file)
@@ -120,18 +153,18 @@ public struct PyTorchCheckpoint: WeightFile {
 
         var machine = PickleMachine(bytes: try archive.data(of: pickleEntry, verifyingChecksum: true), path: path,
                                     opaqueGlobals: permittingOpaqueGlobals)
-        let object = try machine.run { id in try PyTorchCheckpoint.loadStorage(id, path: path) }
-        root = try machine.value(of: object)
+        root = try machine.decode { id in try PyTorchCheckpoint.loadStorage(id, path: path) }
 
         let (statePath, entries) = try PyTorchCheckpoint.findStateDict(in: root, path: path)
         stateDictPath = statePath
         (keys, records) = try PyTorchCheckpoint.index(entries, path: path)
-        for key in keys { try validate(records[key]!, label: key) }
+        try validateAll()
     }
 
     /// The same checkpoint with its state dict taken from the dict reached by `keyPath`.
     private init(selecting keyPath: [String], from other: PyTorchCheckpoint) throws {
         url = other.url
+        acceptsNonFiniteValues = other.acceptsNonFiniteValues
         root = other.root
         archiveName = other.archiveName
         isLittleEndian = other.isLittleEndian
@@ -149,7 +182,23 @@ public struct PyTorchCheckpoint: WeightFile {
         stateDictPath = keyPath
         (keys, records) = try PyTorchCheckpoint.index(entries.filter { if case .tensor = $0.value { return true } else { return false } },
                                                       path: other.path)
-        for key in keys { try validate(records[key]!, label: key) }
+        try validateAll()
+    }
+
+    /// Validates every state-dict tensor and bounds the elements they repeat, all together,
+    /// by ``maximumRepeatedElements``.
+    private func validateAll() throws {
+        var repeated = 0
+        for key in keys {
+            let record = records[key]!
+            try validate(record, label: key)
+            // validate checked the count; beyond the storage only with zero or overlapping strides.
+            repeated += max(0, record.elementCount! - record.storageCount)
+            guard repeated <= PyTorchCheckpoint.maximumRepeatedElements else {
+                throw WeightFileError.invalidTensor(path: path, key: key,
+                    reason: "the state dict's views repeat their storages into more than \(PyTorchCheckpoint.maximumRepeatedElements) extra elements (zero strides)")
+            }
+        }
     }
 
     /// This checkpoint with ``keys`` and ``tensor(named:)`` referring to the tensors of the dict
@@ -208,9 +257,11 @@ public struct PyTorchCheckpoint: WeightFile {
         let size = record.dtype.byteSize
         let first = base + record.storageOffset * size
         let littleEndian = isLittleEndian
+        let path = self.path, checking = record.dtype.isFloatingPoint && !acceptsNonFiniteValues
         if record.isContiguous {
-            result.withUnsafeMutableBufferPointer { out in
+            try result.withUnsafeMutableBufferPointer { out in
                 record.dtype.convert(from: first, count: out.count, littleEndian: littleEndian, to: out.baseAddress!)
+                if checking { try Finiteness.check(UnsafeBufferPointer(out), path: path, key: label) }
             }
             return result
         }
@@ -219,8 +270,9 @@ public struct PyTorchCheckpoint: WeightFile {
         let converted = UnsafeMutablePointer<Float>.allocate(capacity: span)
         defer { converted.deallocate() }
         record.dtype.convert(from: first, count: span, littleEndian: littleEndian, to: converted)
-        result.withUnsafeMutableBufferPointer { out in
+        try result.withUnsafeMutableBufferPointer { out in
             PyTorchCheckpoint.gather(UnsafePointer(converted), shape: record.shape, strides: record.strides, into: out.baseAddress!)
+            if checking { try Finiteness.check(UnsafeBufferPointer(out), path: path, key: label) }
         }
         return result
     }
@@ -281,6 +333,13 @@ public struct PyTorchCheckpoint: WeightFile {
             throw WeightFileError.invalidTensor(path: path, key: label,
                 reason: "view (offset \(record.storageOffset), size \(record.shape), stride \(record.strides)) reaches element \(lastIndex) of a \(record.storageCount)-element storage")
         }
+        guard let count = record.elementCount else {
+            throw WeightFileError.invalidTensor(path: path, key: label, reason: "size \(record.shape) has more elements than can be counted")
+        }
+        guard count <= record.storageCount || count - record.storageCount <= PyTorchCheckpoint.maximumRepeatedElements else {
+            throw WeightFileError.invalidTensor(path: path, key: label,
+                reason: "view size \(record.shape) stride \(record.strides) holds \(count) elements of a \(record.storageCount)-element storage (more than \(PyTorchCheckpoint.maximumRepeatedElements) repeated by zero strides)")
+        }
         return (storage, lastIndex)
     }
 
@@ -288,7 +347,7 @@ public struct PyTorchCheckpoint: WeightFile {
 
     /// Resolves a `BINPERSID` id `('storage', torch.<Type>Storage, key, location, count)`.
     private static func loadStorage(_ id: PickleMachine.Object, path: String) throws -> PickleMachine.Object {
-        guard case .tuple(let items) = id, items.count == 5, case .string("storage") = items[0],
+        guard case .tuple(let box) = id, case let items = box.items, items.count == 5, case .string("storage") = items[0],
               case .global(let typeName) = items[1], case .string(let key) = items[2], case .int(let count) = items[4] else {
             throw WeightFileError.invalidPickle(path: path, reason: "persistent id is not ('storage', type, key, location, count)")
         }

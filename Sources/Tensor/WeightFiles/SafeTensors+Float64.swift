@@ -27,11 +27,13 @@ extension SafeTensors {
     /// The tensor named `key` as `Double`s in row-major order: `"F64"` exactly, every other dtype
     /// converted to float32 first (as ``tensor(named:)``) and then widened.
     ///
-    /// - Throws: ``WeightFileError/missingKey(path:key:)`` when there is no such tensor.
+    /// - Throws: ``WeightFileError/missingKey(path:key:)`` when there is no such tensor,
+    ///   ``WeightFileError/nonFiniteValues(path:key:count:firstIndex:)`` for NaN or ±∞ (unless
+    ///   the file was opened accepting them).
     public func doubles(named key: String) throws -> [Double] {
         let info = try info(named: key)
         guard info.dtype == .float64 else { return try tensor(named: key).scalars.map(Double.init) }
-        return try withStoredBytes(named: key) { bytes in
+        let values = try withStoredBytes(named: key) { bytes in
             let count = bytes.count / 8
             return [Double](unsafeUninitializedCapacity: count) { buffer, initialized in
                 for i in 0..<count {
@@ -42,5 +44,7 @@ extension SafeTensors {
                 initialized = count
             }
         }
+        if !acceptsNonFiniteValues { try Finiteness.check(values, path: path, key: key) }
+        return values
     }
 }

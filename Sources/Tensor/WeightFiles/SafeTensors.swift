@@ -42,33 +42,54 @@ public struct SafeTensors: WeightFile {
     public let metadata: [String: String]
     /// The byte offset of the data region in the file: 8 plus the header length.
     public let dataStart: Int
+    /// Whether ``tensor(named:)`` and ``doubles(named:)`` return NaN and ±∞ values as stored;
+    /// false (the default) refuses them with ``WeightFileError/nonFiniteValues(path:key:count:firstIndex:)``.
+    public let acceptsNonFiniteValues: Bool
     private let infos: [String: TensorInfo]
     private let file: MappedFile
 
     /// The path of the file.
     public var path: String { file.path }
 
-    /// Maps and validates the safetensors file at `url`.
+    /// Maps and validates the safetensors file at `url`; its floating-point tensors are refused
+    /// when they hold NaN or ±∞ (see ``init(contentsOf:acceptingNonFiniteValues:)``).
     ///
     /// - Throws: ``WeightFileError`` naming the file and the first problem found.
     public init(contentsOf url: URL) throws {
+        try self.init(contentsOf: url, acceptingNonFiniteValues: false)
+    }
+
+    /// Maps and validates the safetensors file at `url`.
+    ///
+    /// - Parameters:
+    ///   - url: the file.
+    ///   - acceptingNonFiniteValues: when false, reading a floating-point tensor that holds a
+    ///     NaN or an infinity throws ``WeightFileError/nonFiniteValues(path:key:count:firstIndex:)``
+    ///     (a vectorised scan of the converted values); true returns the values as stored
+    ///     (for tools that inspect or repair a file).
+    /// - Throws: ``WeightFileError`` naming the file and the first problem found; a file that is
+    ///   recognisably something else (an image, a zip, a legacy pickle, text) gives
+    ///   ``WeightFileError/notAWeightFile(path:kind:)``.
+    public init(contentsOf url: URL, acceptingNonFiniteValues: Bool) throws {
         self.url = url
+        acceptsNonFiniteValues = acceptingNonFiniteValues
         file = try MappedFile(url: url)
         let path = file.path
+        let foreign = { [file] in ForeignContent.kind(of: file.bytes).map { WeightFileError.notAWeightFile(path: path, kind: $0) } }
         guard let headerLength = file.littleEndian(UInt64.self, at: 0) else {
-            throw WeightFileError.truncated(path: path, needed: 8, available: file.count)
+            throw foreign() ?? WeightFileError.truncated(path: path, needed: 8, available: file.count)
         }
         guard headerLength <= UInt64(SafeTensors.maximumHeaderLength) else {
-            throw WeightFileError.headerTooLarge(path: path, headerLength: headerLength, limit: SafeTensors.maximumHeaderLength)
+            throw foreign() ?? WeightFileError.headerTooLarge(path: path, headerLength: headerLength, limit: SafeTensors.maximumHeaderLength)
         }
         guard 8 + Int(headerLength) <= file.count else {
-            throw WeightFileError.headerPastEnd(path: path, headerLength: headerLength, fileSize: file.count)
+            throw foreign() ?? WeightFileError.headerPastEnd(path: path, headerLength: headerLength, fileSize: file.count)
         }
         dataStart = 8 + Int(headerLength)
         let dataSize = file.count - dataStart
         let headerBytes = UnsafeRawBufferPointer(rebasing: file.bytes[8..<dataStart])
         guard headerBytes.first == UInt8(ascii: "{") else {
-            throw WeightFileError.invalidHeader(path: path, reason: "the header does not start with '{'")
+            throw foreign() ?? WeightFileError.invalidHeader(path: path, reason: "the header does not start with '{'")
         }
         let header: OrderedJSON
         do {
@@ -195,14 +216,19 @@ public struct SafeTensors: WeightFile {
     /// The tensor named `key`, converted to float32 (F16 and BF16 exactly, F64 and 64-bit
     /// integers rounded to nearest, BOOL to 0 or 1).
     ///
-    /// - Throws: ``WeightFileError/missingKey(path:key:)`` when there is no such tensor.
+    /// - Throws: ``WeightFileError/missingKey(path:key:)`` when there is no such tensor,
+    ///   ``WeightFileError/nonFiniteValues(path:key:count:firstIndex:)`` when a floating-point
+    ///   tensor holds NaN or ±∞ (after conversion: an F64 value beyond float32's range is ±∞) and
+    ///   the file was not opened accepting them.
     public func tensor(named key: String) throws -> Tensor {
         let info = try info(named: key)
         var result = Tensor(uninitializedShape: info.shape)
         guard result.count > 0, let base = file.bytes.baseAddress else { return result }
         let source = base + dataStart + info.dataOffsets.lowerBound
-        result.withUnsafeMutableBufferPointer { destination in
+        let path = self.path, checking = info.dtype.isFloatingPoint && !acceptsNonFiniteValues
+        try result.withUnsafeMutableBufferPointer { destination in
             info.dtype.convert(from: source, count: destination.count, littleEndian: true, to: destination.baseAddress!)
+            if checking { try Finiteness.check(UnsafeBufferPointer(destination), path: path, key: key) }
         }
         file.releasePages(in: (dataStart + info.dataOffsets.lowerBound)..<(dataStart + info.dataOffsets.upperBound))
         return result

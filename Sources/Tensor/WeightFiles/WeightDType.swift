@@ -46,6 +46,14 @@ public enum WeightDType: String, CaseIterable, Sendable {
         }
     }
 
+    /// Whether the type is a floating-point one (whose values may be NaN or infinite).
+    public var isFloatingPoint: Bool {
+        switch self {
+        case .float32, .float16, .bfloat16, .float64, .float8E4M3, .float8E5M2: return true
+        default: return false
+        }
+    }
+
     /// The name used in safetensors headers (`"F32"`, `"BF16"`, `"BOOL"`…).
     public var safetensorsName: String {
         switch self {

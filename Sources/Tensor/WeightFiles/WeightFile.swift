@@ -34,12 +34,24 @@ extension WeightFile {
 
 /// Opens `url` as a ``PyTorchCheckpoint`` when it is a zip archive (what `torch.save` writes,
 /// whatever the extension: `.pth`, `.pt`, `.ckpt`, `.bin`), as ``SafeTensors`` otherwise.
+/// Floating-point tensors holding NaN or ±∞ are refused when read.
 ///
-/// - Throws: the ``WeightFileError`` of the reader chosen.
+/// - Throws: the ``WeightFileError`` of the reader chosen;
+///   ``WeightFileError/notAWeightFile(path:kind:)`` for a file that is recognisably something
+///   else (`"a PNG image"`…).
 public func openWeightFile(at url: URL) throws -> any WeightFile {
+    try openWeightFile(at: url, acceptingNonFiniteValues: false)
+}
+
+/// Opens `url` as ``openWeightFile(at:)`` does.
+///
+/// - Parameter acceptingNonFiniteValues: when false, reading a floating-point tensor that holds
+///   NaN or ±∞ throws ``WeightFileError/nonFiniteValues(path:key:count:firstIndex:)``; true
+///   returns the values as stored (for tools that inspect or convert a file as it is).
+public func openWeightFile(at url: URL, acceptingNonFiniteValues: Bool) throws -> any WeightFile {
     let file = try MappedFile(url: url)
     if file.littleEndian(UInt32.self, at: 0) == 0x0403_4B50 {  // "PK\u{3}\u{4}"
-        return try PyTorchCheckpoint(contentsOf: url)
+        return try PyTorchCheckpoint(contentsOf: url, acceptingNonFiniteValues: acceptingNonFiniteValues)
     }
-    return try SafeTensors(contentsOf: url)
+    return try SafeTensors(contentsOf: url, acceptingNonFiniteValues: acceptingNonFiniteValues)
 }

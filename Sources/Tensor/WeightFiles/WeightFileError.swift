@@ -45,6 +45,12 @@ public enum WeightFileError: Error, CustomStringConvertible, Equatable, Sendable
     case invalidTensor(path: String, key: String, reason: String)
     /// Writing failed (`reason` carries the system error); no partial file is left behind.
     case writeFailed(path: String, reason: String)
+    /// A floating-point tensor holding `count` NaN or infinite values (the first at flat index
+    /// `firstIndex`); refused on load unless the reader was opened accepting them.
+    case nonFiniteValues(path: String, key: String, count: Int, firstIndex: Int)
+    /// A file that is recognisably something else (`kind`, e.g. `"a PNG image"`), neither a
+    /// safetensors file nor a `torch.save` zip.
+    case notAWeightFile(path: String, kind: String)
 
     /// The file the error is about.
     public var path: String {
@@ -55,7 +61,8 @@ public enum WeightFileError: Error, CustomStringConvertible, Equatable, Sendable
              .uncoveredData(let path, _, _), .sizeMismatch(let path, _, _, _), .missingKey(let path, _),
              .duplicateKey(let path, _), .badZip(let path, _), .unsupportedCompression(let path, _, _),
              .unsupportedPickleOpcode(let path, _, _), .forbiddenGlobal(let path, _),
-             .invalidPickle(let path, _), .invalidTensor(let path, _, _), .writeFailed(let path, _):
+             .invalidPickle(let path, _), .invalidTensor(let path, _, _), .writeFailed(let path, _),
+             .nonFiniteValues(let path, _, _, _), .notAWeightFile(let path, _):
             return path
         }
     }
@@ -102,6 +109,10 @@ public enum WeightFileError: Error, CustomStringConvertible, Equatable, Sendable
             return "\(path): tensor '\(key)': \(reason)"
         case .writeFailed(let path, let reason):
             return "\(path): cannot write the file: \(reason)"
+        case .nonFiniteValues(let path, let key, let count, let firstIndex):
+            return "\(path): tensor '\(key)' holds \(count) NaN or infinite value\(count == 1 ? "" : "s") (the first at element \(firstIndex)); refusing to load it"
+        case .notAWeightFile(let path, let kind):
+            return "\(path): \(kind), not a weights file (expected safetensors or a torch.save zip)"
         }
     }
 }

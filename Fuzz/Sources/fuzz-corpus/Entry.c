@@ -1,0 +1,1 @@
+// libFuzzer supplies main(); this executable links FuzzCorpus, which writes the seeds from LLVMFuzzerInitialize.

@@ -1,0 +1,1 @@
+// libFuzzer supplies main(); this executable only links FuzzJPEG (its LLVMFuzzerTestOneInput).

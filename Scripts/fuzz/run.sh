@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Runs every fuzz target for N inputs from its seed corpus and prints a table: target, inputs,
+# crashes, timeouts, slowest unit, peak RSS. Exits non-zero when any target crashed or timed out.
+#
+#   Scripts/fuzz/run.sh [N=20000] [target…]
+#   FUZZ_TIMEOUT=10 FUZZ_RSS_MB=2048 FUZZ_NICE=19 Scripts/fuzz/run.sh 1000000
+#   FUZZ_SECONDS=120 Scripts/fuzz/run.sh 20000      # also stop each target after 120 s
+#
+# Expects `swift build -c release -Xswiftc -sanitize=fuzzer,address --package-path Fuzz` and
+# Scripts/fuzz/make_corpus.sh to have run. Each target mutates a scratch copy of its corpus in
+# Fuzz/.runs/<target>/ (crash-*, timeout-*, oom-* reproducers are written there too) and logs
+# to Fuzz/.runs/<target>.log.
+set -uo pipefail
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+runs="${1:-20000}"
+shift || true
+targets=("$@")
+if [ ${#targets[@]} -eq 0 ]; then
+    targets=(fuzz-safetensors fuzz-pth fuzz-jpeg fuzz-png fuzz-detector fuzz-diffusers-config fuzz-pretext-manifest)
+fi
+timeout="${FUZZ_TIMEOUT:-10}"
+rss="${FUZZ_RSS_MB:-2048}"
+niceness="${FUZZ_NICE:-0}"
+seconds_limit="${FUZZ_SECONDS:-0}"   # 0: no time limit (libFuzzer's -max_total_time)
+bin="$(swift build -c release -Xswiftc -sanitize=fuzzer,address --package-path "$root/Fuzz" --show-bin-path)"
+work="$root/Fuzz/.runs"
+mkdir -p "$work"
+failed=0
+printf '%-24s %10s %8s %9s %14s %14s %8s\n' target inputs crashes timeouts "slowest unit" "peak RSS" seconds
+for target in "${targets[@]}"; do
+    if [ ! -x "$bin/$target" ]; then echo "$target: not built ($bin/$target)" >&2; failed=1; continue; fi
+    if [ ! -d "$root/Fuzz/corpus/$target" ]; then echo "$target: no corpus (run Scripts/fuzz/make_corpus.sh)" >&2; failed=1; continue; fi
+    rm -rf "$work/$target"
+    mkdir -p "$work/$target/corpus" "$work/$target/artifacts"
+    cp "$root/Fuzz/corpus/$target/"* "$work/$target/corpus/"
+    start=$(date +%s)
+    # Leak reports are off: the Swift runtime's lazily built metadata is reported as leaked.
+    ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1 nice -n "$niceness" "$bin/$target" \
+        -runs="$runs" -max_total_time="$seconds_limit" -timeout="$timeout" -rss_limit_mb="$rss" -malloc_limit_mb="$rss" -detect_leaks=0 \
+        -print_final_stats=1 -artifact_prefix="$work/$target/artifacts/" "$work/$target/corpus" \
+        > "$work/$target.log" 2>&1
+    status=$?
+    seconds=$(( $(date +%s) - start ))
+    inputs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/$target.log" | tail -1)
+    slowest=$(sed -n 's/^stat::slowest_unit_time_sec: *//p' "$work/$target.log" | tail -1)
+    peak=$(sed -n 's/^stat::peak_rss_mb: *//p' "$work/$target.log" | tail -1)
+    crashes=$(find "$work/$target/artifacts" -name 'crash-*' -o -name 'oom-*' -o -name 'leak-*' | wc -l)
+    timeouts=$(find "$work/$target/artifacts" -name 'timeout-*' -o -name 'slow-unit-*' | wc -l)
+    if [ -z "$inputs" ]; then inputs="?"; fi
+    printf '%-24s %10s %8s %9s %13ss %12s MB %8s\n' "$target" "$inputs" "$crashes" "$timeouts" "${slowest:-?}" "${peak:-?}" "$seconds"
+    if [ "$status" -ne 0 ] || [ "$crashes" -ne 0 ] || [ "$timeouts" -ne 0 ]; then
+        failed=1
+        echo "  $target: exit $status; see $work/$target.log and $work/$target/artifacts/" >&2
+    fi
+done
+exit $failed
