@@ -219,8 +219,8 @@ struct TrainThenDetect {
         let perClass = zip(names, metrics.validationClassAccuracy).map { name, value in
             value.isNaN ? "\(name) –" : String(format: "%@ %.2f", name, value)
         }
-        return [String(format: "trained here: held-out 11-class accuracy %.3f after %d epochs (chance 0.091; held-out crops of the training photos)",
-                       metrics.validationAccuracy, metrics.epoch),
+        return [String(format: "trained here: held-out 11-class accuracy %.3f after %d epoch%@ (chance 0.091; held-out crops of the training photos)",
+                       metrics.validationAccuracy, metrics.epoch, metrics.epoch == 1 ? "" : "s"),
                 "  per class: " + perClass.joined(separator: ", ")]
     }
 
