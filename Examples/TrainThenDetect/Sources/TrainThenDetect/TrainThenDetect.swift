@@ -14,13 +14,13 @@ typealias LatentPipeline = RestorationPipeline<StableDiffusionCodec, StableDiffu
 struct TrainThenDetect {
     let options: Options
     var sizes: Sizes { options.sizes }
-    /// `<out>/seed-<seed>[-quick][-sd]`: everything this configuration makes.
+    /// `<out>/seed-<seed>[-quick|-custom][-sd]`: everything this configuration makes (`-custom`: `--sizes` other than the standard).
     let work: URL
 
     init(options: Options) {
         self.options = options
         var name = "seed-\(options.seed)"
-        if options.sizes == .quick { name += "-quick" }
+        if options.sizes == .quick { name += "-quick" } else if options.sizes != .standard { name += "-custom" }
         if options.stableDiffusion != nil { name += "-sd" }
         work = URL(fileURLWithPath: options.out).appendingPathComponent(name)
     }
@@ -40,7 +40,7 @@ struct TrainThenDetect {
 
         let photos = try loadPhotos()
         let pipeline = try denoiser(photos)
-        let extractor = try trainExtractor(photos, pipeline: pipeline)
+        let (extractor, accuracy) = try trainExtractor(photos, pipeline: pipeline)
         let samples = try detectionSamples(photos, pipeline: pipeline)
 
         var extractors: [(name: String, LowLevelFeatureExtractor)] = [("trained here", extractor)]
@@ -51,8 +51,13 @@ struct TrainThenDetect {
         for (index, (name, extractor)) in extractors.enumerated() {
             rows += try evaluate(extractor, name: name, folder: index == 0 ? "trained" : "authors", samples: samples)
         }
-        let header = tableRow("extractor", "source", "count", "AUC", "TPR", "FPR")
-        print(([header] + rows).joined(separator: "\n"))
+        let header = tableRow("extractor", "source", "count", "AUC", "TPR", "FPR", "95 % interval")
+        let output = ([header] + rows + [""] + accuracyLines(accuracy)).joined(separator: "\n") + "\n"
+        print(output, terminator: "")
+        if let file = options.tableFile {
+            try Data(output.utf8).write(to: URL(fileURLWithPath: file), options: .atomic)
+            status("table written to \(file)")
+        }
         status("done in \(elapsed(since: start)); report in \(work.appendingPathComponent("report").path)")
     }
 
@@ -124,14 +129,16 @@ struct TrainThenDetect {
         let model = folder.appendingPathComponent("model")
         // The U-Net weights are written last: their presence means the whole model is there.
         if !FileManager.default.fileExists(atPath: model.appendingPathComponent("unet/diffusion_pytorch_model.safetensors").path) {
-            status("2. denoiser: training a small VAE (\(sizes.vaeSteps) steps) then U-Net (\(sizes.unetSteps) steps) on \(sizes.denoiserCrop)² crops")
+            status("2. denoiser: training a small VAE (downsampling \(sizes.vaeDownsampling)×, \(sizes.vaeSteps) steps) then U-Net "
+                + "(\(sizes.unetSteps) steps) on \(sizes.denoiserCrop)² crops")
             let crops = TrainingCrops(images: photos.training.map { Tensor($0) })
             func settings(_ steps: Int) -> DiffusionTrainingSettings {
                 DiffusionTrainingSettings(steps: steps, batchSize: sizes.denoiserBatch, cropSize: sizes.denoiserCrop, learningRate: 1e-3,
                                           checkpointInterval: 100, seed: options.seed)
             }
             var progress: [SmallDenoiserTraining.Phase: Progress] = [:]
-            try SmallDenoiserTraining(vaeSettings: settings(sizes.vaeSteps), unetSettings: settings(sizes.unetSteps))
+            try SmallDenoiserTraining(vaeConfiguration: sizes.vaeConfiguration, unetConfiguration: sizes.unetConfiguration,
+                                      vaeSettings: settings(sizes.vaeSteps), unetSettings: settings(sizes.unetSteps))
                 .run(crops: crops, output: folder) { phase, report in
                     if progress[phase] == nil {
                         var fresh = Progress(total: report.totalSteps, unit: "\(phase == .autoencoder ? "VAE" : "U-Net") steps")
@@ -147,12 +154,15 @@ struct TrainThenDetect {
     }
 
     /// Stage 3: the pretext dataset from crops of the training photos, then the extractor
-    /// trained from scratch on it (both resume; the weights go to `extractor.safetensors`).
-    func trainExtractor(_ photos: Photos, pipeline: LatentPipeline) throws -> LowLevelFeatureExtractor {
+    /// trained from scratch on it (both resume; the weights go to `extractor.safetensors`, the
+    /// last epoch's metrics to `final-metrics.json`). Returns the extractor and those metrics.
+    func trainExtractor(_ photos: Photos, pipeline: LatentPipeline) throws -> (LowLevelFeatureExtractor, EpochMetrics) {
         let trained = work.appendingPathComponent("extractor/extractor.safetensors")
-        if FileManager.default.fileExists(atPath: trained.path) {
+        let finalMetrics = trained.deletingLastPathComponent().appendingPathComponent("final-metrics.json")
+        if FileManager.default.fileExists(atPath: trained.path), let data = try? Data(contentsOf: finalMetrics),
+           let metrics = try? JSONDecoder().decode(EpochMetrics.self, from: data) {
             status("3. extractor: reusing \(trained.path)")
-            return try LowLevelFeatureExtractor(contentsOf: trained)
+            return (try LowLevelFeatureExtractor(contentsOf: trained), metrics)
         }
         var stage = Date()
         var generator = RandomGenerator(seed: options.seed ^ 0x5052_4554_4558_54)
@@ -196,9 +206,23 @@ struct TrainThenDetect {
             status(String(format: "   epoch %d: training loss %.3f, validation loss %.3f, 11-class accuracy %.3f (chance 0.091)",
                           row.epoch, row.trainingLoss, row.validationLoss, row.validationAccuracy))
         }
+        guard let last = metrics.last else { throw RunError(description: "extractor training in \(trained.path) returned no epoch") }
+        try JSONEncoder().encode(last).write(to: finalMetrics, options: .atomic)
+        // The weights are written last: their presence (with the metrics) means the stage is done.
         try extractor.save(to: trained, metadata: ["source": "train-then-detect, seed \(options.seed)"])
         status("   in \(elapsed(since: stage))")
-        return extractor
+        return (extractor, last)
+    }
+
+    /// The trained extractor's held-out pretext accuracy, overall and per class, for standard output.
+    func accuracyLines(_ metrics: EpochMetrics) -> [String] {
+        let names = ["original", "VAE"] + (1...9).map { "level \($0)" }
+        let perClass = zip(names, metrics.validationClassAccuracy).map { name, value in
+            value.isNaN ? "\(name) –" : String(format: "%@ %.2f", name, value)
+        }
+        return [String(format: "trained here: held-out 11-class accuracy %.3f after %d epoch%@ (chance 0.091; held-out crops of the training photos)",
+                       metrics.validationAccuracy, metrics.epoch, metrics.epoch == 1 ? "" : "s"),
+                "  per class: " + perClass.joined(separator: ", ")]
     }
 
     /// The images to score.
@@ -302,19 +326,27 @@ struct TrainThenDetect {
         ])
         try evaluation.write(to: report, scores: scores)
 
-        func row(_ source: String, _ count: Int, auc: String, tpr: String, fpr: String) -> String {
-            tableRow(name, source, "\(count)", auc, tpr, fpr)
+        /// A rate's Clopper–Pearson 95 % interval over `count` samples (the rate's own column: FPR for real rows, TPR otherwise).
+        func interval(_ rate: Double, _ count: Int) -> String {
+            let range = BinomialProportion.clopperPearsonInterval(successes: Int((rate * Double(count)).rounded()), trials: count)
+            return String(format: "%.3f–%.3f", range.lowerBound, range.upperBound)
         }
+        func row(_ source: String, _ count: Int, auc: String, tpr: String, fpr: String, interval: String) -> String {
+            tableRow(name, source, "\(count)", auc, tpr, fpr, interval)
+        }
+        let calibrationRate = calibrated.realisedFalsePositiveRate
         var rows = [row("held-out real (calibration)", calibration.rows, auc: "–", tpr: "–",
-                        fpr: String(format: "%.3f", calibrated.realisedFalsePositiveRate))]
+                        fpr: String(format: "%.3f", calibrationRate), interval: interval(calibrationRate, calibration.rows))]
         let table = evaluation.settings[0].table
+        let testRate = table.rows[0].metrics.falsePositiveRate
         rows.append(row("held-out real (test)", test.rows, auc: "–", tpr: "–",
-                        fpr: String(format: "%.3f", table.rows[0].metrics.falsePositiveRate)))
+                        fpr: String(format: "%.3f", testRate), interval: interval(testRate, test.rows)))
         for tableRow in table.rows {
             let m = tableRow.metrics
             let source = tableRow.generator == GeneratorTable.pooledName ? "all generated" : tableRow.generator
             rows.append(row(source, m.generatedCount, auc: String(format: "%.3f", m.areaUnderCurve),
-                            tpr: String(format: "%.3f", m.truePositiveRate), fpr: String(format: "%.3f", m.falsePositiveRate)))
+                            tpr: String(format: "%.3f", m.truePositiveRate), fpr: String(format: "%.3f", m.falsePositiveRate),
+                            interval: interval(m.truePositiveRate, m.generatedCount)))
         }
         status("   \(name): mixture of \(sizes.components) on \(fit.rows) crops, threshold \(String(format: "%.1f", calibrated.threshold)) "
             + "(authors' in-sample rule: \(String(format: "%.1f", authorsThreshold))); report in \(report.path) (\(elapsed(since: stage)))")
@@ -322,10 +354,11 @@ struct TrainThenDetect {
     }
 
     /// One line of the results table: left-aligned text columns, right-aligned numbers.
-    func tableRow(_ extractor: String, _ source: String, _ count: String, _ auc: String, _ tpr: String, _ fpr: String) -> String {
+    func tableRow(_ extractor: String, _ source: String, _ count: String, _ auc: String, _ tpr: String, _ fpr: String,
+                  _ interval: String) -> String {
         func left(_ text: String, _ width: Int) -> String { text + String(repeating: " ", count: max(0, width - text.count)) }
         func right(_ text: String, _ width: Int) -> String { String(repeating: " ", count: max(0, width - text.count)) + text }
-        return left(extractor, 15) + " " + left(source, 28) + right(count, 6) + right(auc, 8) + right(tpr, 8) + right(fpr, 8)
+        return left(extractor, 15) + " " + left(source, 28) + right(count, 6) + right(auc, 8) + right(tpr, 8) + right(fpr, 8) + "   " + interval
     }
 
     /// The 1-minute load average, as `uptime` shows it.
