@@ -6,22 +6,24 @@ import Testing
 
 /// Bad training settings, from Swift, the command line or a checkpoint's JSON, give typed errors.
 struct TrainingConfigurationTests {
-    @Test(arguments: [
-        ("batchSize", { try TrainingConfiguration(batchSize: 0) }),
-        ("cropSize", { try TrainingConfiguration(cropSize: 40) }),
-        ("cropSize", { try TrainingConfiguration(cropSize: 0) }),
-        ("epochs", { try TrainingConfiguration(epochs: 0) }),
-        ("checkpointInterval", { try TrainingConfiguration(checkpointInterval: -1) }),
-        ("learningRate", { try TrainingConfiguration(learningRate: .nan) }),
-        ("learningRate", { try TrainingConfiguration(learningRate: -1) }),
-    ] as [(String, @Sendable () throws(TrainingConfigurationError) -> TrainingConfiguration)])
-    func badSettingsAreRefused(setting: String, make: @Sendable () throws(TrainingConfigurationError) -> TrainingConfiguration) {
-        #expect {
-            _ = try make()
-        } throws: { error in
-            guard case .invalid(let named, _, _) = error as? TrainingConfigurationError else { return false }
-            return named == setting
+    @Test func badSettingsAreRefused() {
+        func refused(_ setting: String, _ make: () throws(TrainingConfigurationError) -> TrainingConfiguration,
+                     sourceLocation: SourceLocation = #_sourceLocation) {
+            do throws(TrainingConfigurationError) {
+                _ = try make()
+                Issue.record("\(setting): accepted", sourceLocation: sourceLocation)
+            } catch {
+                guard case .invalid(let named, _, _) = error else { return }
+                #expect(named == setting, sourceLocation: sourceLocation)
+            }
         }
+        refused("batchSize") { () throws(TrainingConfigurationError) in try TrainingConfiguration(batchSize: 0) }
+        refused("cropSize") { () throws(TrainingConfigurationError) in try TrainingConfiguration(cropSize: 40) }
+        refused("cropSize") { () throws(TrainingConfigurationError) in try TrainingConfiguration(cropSize: 0) }
+        refused("epochs") { () throws(TrainingConfigurationError) in try TrainingConfiguration(epochs: 0) }
+        refused("checkpointInterval") { () throws(TrainingConfigurationError) in try TrainingConfiguration(checkpointInterval: -1) }
+        refused("learningRate") { () throws(TrainingConfigurationError) in try TrainingConfiguration(learningRate: .nan) }
+        refused("learningRate") { () throws(TrainingConfigurationError) in try TrainingConfiguration(learningRate: -1) }
     }
 
     @Test func aNegativeRegressionWeightIsRefused() {
