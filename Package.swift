@@ -68,7 +68,7 @@ let package = Package(
         .testTarget(name: "NNTests", dependencies: ["NN", "Imaging", "Tensor", "GrainTestSupport"]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "Tensor"], exclude: ["Fixtures"]),
         .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "NN", "Tensor", "GrainTestSupport"], exclude: ["Fixtures"]),
-        .testTarget(name: "PretextTests", dependencies: ["Pretext", "NN", "Imaging", "Tensor", "GrainTestSupport"]),
+        .testTarget(name: "PretextTests", dependencies: ["Pretext", "Diffusion", "NN", "Imaging", "Tensor", "GrainTestSupport"]),
         .testTarget(name: "OneClassTests", dependencies: ["OneClass", "NN", "Imaging", "Tensor", "GrainTestSupport"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "OneClass", "Imaging", "Tensor"],

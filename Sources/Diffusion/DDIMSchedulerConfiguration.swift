@@ -140,6 +140,35 @@ public struct DDIMSchedulerConfiguration: Codable, Hashable, Sendable {
         sampleMaxValue = try value(.sampleMaxValue, d.sampleMaxValue)
         timestepSpacing = try value(.timestepSpacing, d.timestepSpacing)
         rescaleBetasZeroSNR = try value(.rescaleBetasZeroSNR, d.rescaleBetasZeroSNR)
+        try validate()
+    }
+
+    /// The most training steps a configuration may declare (diffusers' models use 1000); bounds
+    /// the betas allocated for a decoded file.
+    public static let maximumTrainingStepCount = 100_000
+
+    /// Throws for the first value a ``DDIMScheduler`` cannot use: the step count outside
+    /// `1...maximumTrainingStepCount`, `trained_betas` of another length or not finite, non-finite
+    /// beta bounds, a negative or non-finite `clip_sample_range`, `dynamic_thresholding_ratio`
+    /// outside (0, 1], `sample_max_value` below 1, or `steps_offset` outside `0..<T`.
+    /// Decoding calls it, so a malformed `scheduler_config.json` is an error, not a crash.
+    public func validate() throws(DDIMSchedulerConfigurationError) {
+        func check(_ ok: Bool, _ key: CodingKeys, _ value: Any, _ requirement: String) throws(DDIMSchedulerConfigurationError) {
+            if !ok { throw .invalid(key: key.rawValue, value: "\(value)", requirement: requirement) }
+        }
+        let t = trainingStepCount
+        try check(t >= 1 && t <= Self.maximumTrainingStepCount, .trainingStepCount, t, "in 1...\(Self.maximumTrainingStepCount)")
+        if let trainedBetas {
+            try check(trainedBetas.count == t, .trainedBetas, "\(trainedBetas.count) values", "\(t) values (num_train_timesteps)")
+            try check(trainedBetas.allSatisfy(\.isFinite), .trainedBetas, "a non-finite value", "finite")
+        }
+        try check(betaStart.isFinite, .betaStart, betaStart, "finite")
+        try check(betaEnd.isFinite, .betaEnd, betaEnd, "finite")
+        try check(clipSampleRange.isFinite && clipSampleRange >= 0, .clipSampleRange, clipSampleRange, "finite and ≥ 0")
+        try check(dynamicThresholdingRatio > 0 && dynamicThresholdingRatio <= 1, .dynamicThresholdingRatio,
+                  dynamicThresholdingRatio, "in (0, 1]")
+        try check(sampleMaxValue >= 1, .sampleMaxValue, sampleMaxValue, "≥ 1")
+        try check(stepsOffset >= 0 && stepsOffset < t, .stepsOffset, stepsOffset, "in 0..<\(t) (num_train_timesteps)")
     }
 
     /// Encodes every key under diffusers' name (`trained_betas` as `null` when absent, as diffusers).
@@ -204,6 +233,19 @@ public struct DDIMSchedulerConfiguration: Codable, Hashable, Sendable {
             return (0..<length).map { i in
                 Int((i == 0 ? start : start + Double(i) * delta).rounded(.toNearestOrEven)) - 1
             }
+        }
+    }
+}
+
+/// A scheduler configuration value out of range, named by its diffusers key.
+public enum DDIMSchedulerConfigurationError: Error, Equatable, CustomStringConvertible {
+    /// `key` holds `value`, which is not `requirement`.
+    case invalid(key: String, value: String, requirement: String)
+
+    /// A readable explanation naming the key.
+    public var description: String {
+        switch self {
+        case .invalid(let key, let value, let requirement): "scheduler configuration: \(key) is \(value); it must be \(requirement)"
         }
     }
 }

@@ -66,49 +66,19 @@ public struct DiffusionTrainingProgress: Sendable {
     public var loss: Float
 }
 
-/// Checkpoints `checkpoint-<step>.safetensors` in a folder: a model's weights, Adam's state
-/// (`optimizer.` keys) and metadata (format, step, configuration, loss history), written
-/// atomically; the two newest are kept.
-struct TrainingCheckpoints {
-    let folder: URL
-    let format: String
-
-    /// The checkpoint files, oldest first.
-    func list() -> [(step: Int, url: URL)] {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
-        return names.compactMap { name -> (Int, URL)? in
-            guard name.hasPrefix("checkpoint-"), name.hasSuffix(".safetensors"),
-                  let s = Int(name.dropFirst("checkpoint-".count).dropLast(".safetensors".count)) else { return nil }
-            return (s, folder.appendingPathComponent(name))
-        }.sorted { $0.0 < $1.0 }
-    }
-
+extension TrainingCheckpoints {
+    /// Writes a checkpoint whose metadata holds `configuration` (canonical JSON) and the loss history.
     func write(model: Module, optimizer: Adam, step: Int, configuration: String, losses: [TrainingLossRecord]) throws {
-        var tensors = model.stateDictionary()
-        for (key, value) in optimizer.state { tensors["optimizer." + key] = value }
-        let metadata = ["format": format, "version": "1", "step": String(step), "configuration": configuration,
-                        "losses": String(decoding: try JSONEncoder().encode(losses), as: UTF8.self)]
-        try SafeTensors.write(tensors, metadata: metadata, to: folder.appendingPathComponent("checkpoint-\(step).safetensors"))
-        for old in list().dropLast(2) { try? FileManager.default.removeItem(at: old.url) }
+        try write(model: model, optimizer: optimizer, step: step,
+                  metadata: ["configuration": configuration, "losses": String(decoding: try JSONEncoder().encode(losses), as: UTF8.self)])
     }
 
-    /// Loads the newest checkpoint into `model` and `optimizer`; returns its step and losses, or
-    /// `nil` when there is none.
+    /// Resumes from the newest checkpoint if it was written with exactly `configuration`;
+    /// returns its step and losses, or `nil` when there is none.
     func resume(model: Module, optimizer: inout Adam, configuration: String) throws -> (step: Int, losses: [TrainingLossRecord])? {
-        guard let newest = list().last else { return nil }
-        let file = try SafeTensors(contentsOf: newest.url)
-        guard file.metadata["format"] == format, let step = file.metadata["step"].flatMap(Int.init) else {
-            throw DiffusionCheckpointError.invalid(path: newest.url.path, reason: "not a \(format) checkpoint")
-        }
-        guard file.metadata["configuration"] == configuration else {
-            throw DiffusionCheckpointError.invalid(path: newest.url.path, reason: "written with another configuration; use a new output folder")
-        }
-        let optimizerKeys = file.keys.filter { $0.hasPrefix("optimizer.") }
-        try model.load(from: file, strict: true, ignoring: Set(optimizerKeys))
-        var state: [String: Tensor] = [:]
-        for key in optimizerKeys { state[String(key.dropFirst("optimizer.".count))] = try file.tensor(named: key) }
-        try optimizer.load(state: state)
-        let losses = try file.metadata["losses"].map { try JSONDecoder().decode([TrainingLossRecord].self, from: Data($0.utf8)) } ?? []
+        guard let (step, metadata) = try resume(model: model, optimizer: &optimizer, accepting: { $0["configuration"] == configuration })
+        else { return nil }
+        let losses = try metadata["losses"].map { try JSONDecoder().decode([TrainingLossRecord].self, from: Data($0.utf8)) } ?? []
         return (step, losses)
     }
 
@@ -116,18 +86,7 @@ struct TrainingCheckpoints {
     func writeLosses(_ losses: [TrainingLossRecord], columns: [String]) throws {
         let rows = losses.map { ([String($0.step)] + $0.values.map { String($0) }).joined(separator: ",") }
         let text = ([(["step"] + columns).joined(separator: ",")] + rows).joined(separator: "\n") + "\n"
-        try Data(text.utf8).write(to: folder.appendingPathComponent("loss.csv"), options: .atomic)
-    }
-}
-
-/// Why a training checkpoint cannot be resumed.
-public enum DiffusionCheckpointError: Error, CustomStringConvertible {
-    /// The checkpoint is not usable.
-    case invalid(path: String, reason: String)
-
-    /// A readable explanation naming the file.
-    public var description: String {
-        switch self { case .invalid(let path, let reason): "\(path): \(reason)" }
+        try AtomicFile.write(Data(text.utf8), to: folder.appendingPathComponent("loss.csv"))
     }
 }
 

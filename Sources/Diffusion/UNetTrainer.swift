@@ -112,10 +112,12 @@ public final class UNetTrainer {
     ///
     /// - Parameters:
     ///   - stopAfter: stop (after writing a checkpoint) once this many steps are done.
-    ///   - progress: called after every step.
+    ///   - progress: called after every step; throw from it (e.g. `CancellationError()`) to stop
+    ///     the run: a checkpoint of the steps done is written, then the error propagates, and the
+    ///     same call resumes from there.
     /// - Returns: the losses of every step so far (also in `loss.csv`).
     @discardableResult
-    public func run(stopAfter: Int? = nil, progress: (DiffusionTrainingProgress) -> Void = { _ in }) throws -> [TrainingLossRecord] {
+    public func run(stopAfter: Int? = nil, progress: (DiffusionTrainingProgress) throws -> Void = { _ in }) throws -> [TrainingLossRecord] {
         if let resumed = try checkpoints.resume(model: unet, optimizer: &optimizer, configuration: configurationJSON) {
             (step, losses) = resumed
         }
@@ -134,7 +136,12 @@ public final class UNetTrainer {
             unet.update(parameters)
             step += 1
             losses.append(TrainingLossRecord(step: step, values: [total.item]))
-            progress(DiffusionTrainingProgress(step: step, totalSteps: settings.steps, loss: total.item))
+            do {
+                try progress(DiffusionTrainingProgress(step: step, totalSteps: settings.steps, loss: total.item))
+            } catch {
+                try saveCheckpoint()
+                throw error
+            }
             if step % settings.checkpointInterval == 0 || step == last { try saveCheckpoint() }
         }
         return losses

@@ -26,6 +26,22 @@ public struct CropRectangle: Codable, Equatable, Hashable, Sendable {
     public var label: String { "\(x),\(y),\(width)x\(height)" }
 }
 
+/// A test sampling out of range (from Swift or a file).
+public enum TestSamplingError: Error, Equatable, CustomStringConvertible {
+    /// The number of crops per image is negative.
+    case negativeCropCount(Int)
+    /// The crop side is below 1.
+    case nonPositiveCropSize(Int)
+
+    /// A readable explanation.
+    public var description: String {
+        switch self {
+        case .negativeCropCount(let count): "test sampling: \(count) crops per image; it must be ≥ 0"
+        case .nonPositiveCropSize(let size): "test sampling: crop size \(size); it must be ≥ 1"
+        }
+    }
+}
+
 /// How test images become samples: whole, or several random crops of a fixed size.
 ///
 /// Random crops let large photographs be compared with small generated images at the same size
@@ -42,12 +58,33 @@ public struct TestSampling: Codable, Equatable, Sendable {
 
     /// Creates a sampling.
     ///
-    /// - Precondition: `cropsPerImage ≥ 0`, `cropSize ≥ 1`.
+    /// - Precondition: `cropsPerImage ≥ 0`, `cropSize ≥ 1` (check values from users with
+    ///   ``validate(cropsPerImage:cropSize:)``; `grain evaluate` refuses them as options).
     public init(cropsPerImage: Int = 0, cropSize: Int = 256, seed: UInt64 = 0) {
         precondition(cropsPerImage >= 0 && cropSize >= 1, "TestSampling: cropsPerImage \(cropsPerImage), cropSize \(cropSize)")
         self.cropsPerImage = cropsPerImage
         self.cropSize = cropSize
         self.seed = seed
+    }
+
+    /// Decodes a sampling and validates it.
+    ///
+    /// - Throws: ``TestSamplingError`` for a negative crop count or a crop side below 1.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        cropsPerImage = try c.decode(Int.self, forKey: .cropsPerImage)
+        cropSize = try c.decode(Int.self, forKey: .cropSize)
+        seed = try c.decode(UInt64.self, forKey: .seed)
+        try Self.validate(cropsPerImage: cropsPerImage, cropSize: cropSize)
+    }
+
+    private enum CodingKeys: String, CodingKey { case cropsPerImage, cropSize, seed }
+
+    /// Throws unless `cropsPerImage ≥ 0` and `cropSize ≥ 1` (what ``init(cropsPerImage:cropSize:seed:)``
+    /// requires); call it on values from users or files before creating a sampling.
+    public static func validate(cropsPerImage: Int, cropSize: Int) throws(TestSamplingError) {
+        guard cropsPerImage >= 0 else { throw .negativeCropCount(cropsPerImage) }
+        guard cropSize >= 1 else { throw .nonPositiveCropSize(cropSize) }
     }
 
     /// Every image whole.

@@ -108,8 +108,10 @@ public struct EvaluationReport: Codable, Sendable {
     /// - `metrics.json` — this report;
     /// - `per_generator.csv` — ``perGeneratorCSV()``;
     /// - `scores.csv` — every sample's log-likelihood per setting;
-    /// - `histogram.svg/.png`, `roc.svg/.png`, and `projection.svg/.png` when features were
-    ///   given — for the first setting (normally `original`);
+    /// - `histogram.svg/.png` with `histogram.csv` (per source: count, percentiles, samples
+    ///   outside the axis, below the threshold), `roc.svg/.png` with `roc.csv` (per curve: AUC),
+    ///   and `projection.svg/.png` when features were given — for the first setting (normally
+    ///   `original`);
     /// - `robustness_jpeg.svg/.png`, `robustness_downscale.svg/.png` — pooled metrics against the
     ///   JPEG quality and the downscaling factor, when the sweep has such settings.
     ///
@@ -124,7 +126,7 @@ public struct EvaluationReport: Codable, Sendable {
         var written: [URL] = []
         func save(_ data: Data, _ name: String) throws {
             let url = directory.appendingPathComponent(name)
-            try data.write(to: url, options: .atomic)
+            try AtomicFile.write(data, to: url)
             written.append(url)
         }
         func save(_ plot: Plot, _ name: String) throws {
@@ -148,8 +150,11 @@ public struct EvaluationReport: Codable, Sendable {
         if let first = scores.first {
             let sources = [first.real] + first.generated
             let suffix = first.perturbation == .original ? "" : " (\(first.perturbation))"
-            try save(Figures.likelihoodHistogram(sources: sources.map { ($0.name, $0.logLikelihoods) }, threshold: threshold,
+            let scored = sources.map { (name: $0.name, logLikelihoods: $0.logLikelihoods) }
+            try save(Figures.likelihoodHistogram(sources: scored, threshold: threshold,
                                                  title: "Scores by source" + suffix, scoreLabel: scoreLabel), "histogram")
+            try save(Data(Figures.sourceSummaryCSV(sources: scored, range: Figures.histogramRange(sources: scored, threshold: threshold),
+                                                   threshold: threshold).utf8), "histogram.csv")
             let labels = { (source: ScoredSource) in
                 Array(repeating: SampleClass.real, count: first.real.logLikelihoods.count)
                     + Array(repeating: SampleClass.generated, count: source.logLikelihoods.count)
@@ -162,6 +167,10 @@ public struct EvaluationReport: Codable, Sendable {
                     labels: Array(repeating: .real, count: first.real.logLikelihoods.count) + Array(repeating: .generated, count: pooled.count))))
             }
             try save(Figures.rocCurves(curves, title: "ROC, generated = positive" + suffix), "roc")
+            let rocRows = curves.map { curve in
+                "\(GeneratorTable.csvField(curve.0)),\(curve.1.area)"
+            }
+            try save(Data((["source,auc"] + rocRows).joined(separator: "\n").appending("\n").utf8), "roc.csv")
             let withFeatures = sources.compactMap { source in source.features.map { (source.name, $0) } }
             if withFeatures.count == sources.count, withFeatures.map(\.1.rows).reduce(0, +) >= 2 {
                 try save(Figures.featureProjection(sources: withFeatures, title: "Features by source, PCA" + suffix), "projection")

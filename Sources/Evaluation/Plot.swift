@@ -110,6 +110,9 @@ public struct Plot: Sendable {
     public var height: Int
     /// The corner of the plot area the legend sits in.
     public var legendPosition: LegendPosition = .topRight
+    /// Lines printed under the title, above the plot area (what the axes leave out, e.g. how many
+    /// samples fall outside a clipped range); each adds 18 pixels to the top margin.
+    public var notes: [String] = []
 
     /// A corner of the plot area.
     public enum LegendPosition: Sendable {
@@ -167,7 +170,8 @@ public struct Plot: Sendable {
     var area: (left: Double, top: Double, right: Double, bottom: Double) {
         let yTicks = Plot.ticks(yRange)
         let longest = yTicks.values.map { Plot.format($0, step: yTicks.step).count }.max() ?? 1
-        return (40 + Double(longest) * Plot.characterAdvance, 36, Double(width) - 20, Double(height) - 56 - legendBelowLayout.height)
+        return (40 + Double(longest) * Plot.characterAdvance, 36 + 18 * Double(notes.count), Double(width) - 20,
+                Double(height) - 56 - legendBelowLayout.height)
     }
 
     /// The named layers, which get legend entries.
@@ -232,6 +236,10 @@ public struct Plot: Sendable {
                              color: .black, vertical: false, bold: false))
         }
         out.append(.text(title, x: Double(width) / 2, y: 24, anchor: .middle, color: .black, vertical: false, bold: true))
+        for (index, note) in notes.enumerated() {
+            out.append(.text(note, x: Double(width) / 2, y: 44 + 18 * Double(index), anchor: .middle, color: .black,
+                             vertical: false, bold: false))
+        }
         out.append(.text(xLabel, x: (a.left + a.right) / 2, y: a.bottom + 44, anchor: .middle,
                          color: .black, vertical: false, bold: false))
         out.append(.text(yLabel, x: 18, y: (a.top + a.bottom) / 2, anchor: .middle, color: .black, vertical: true, bold: false))

@@ -1,5 +1,6 @@
 import CImageCodecs
 import Foundation
+import Tensor
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -104,35 +105,15 @@ extension Image {
         try write(to: URL(fileURLWithPath: path), as: encoding)
     }
 
-    /// Writes `data` to a fresh temporary file next to `path`, syncs it, and renames it over `path`.
+    /// Writes `data` atomically to `path` (Tensor's `AtomicFile`: a temporary file next to it,
+    /// synced, renamed over it).
     static func writeAtomically(_ data: Data, to path: String) throws(ImageError) {
-        let directory = (path as NSString).deletingLastPathComponent
-        let base = (path as NSString).lastPathComponent
-        let temporary = (directory.isEmpty ? "" : directory + "/")
-            + ".\(base).\(getpid())-\(UInt64.random(in: 0...UInt64.max)).tmp"
-        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else {
-            throw ImageError.unwritable(path: path, reason: String(cString: strerror(errno)))
-        }
-        var failure: String?
-        data.withUnsafeBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let written = Glibc.write(descriptor, raw.baseAddress! + offset, raw.count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    failure = String(cString: strerror(errno))
-                    return
-                }
-                offset += written
-            }
-        }
-        if failure == nil, fsync(descriptor) != 0 { failure = String(cString: strerror(errno)) }
-        if close(descriptor) != 0, failure == nil { failure = String(cString: strerror(errno)) }
-        if failure == nil, rename(temporary, path) != 0 { failure = String(cString: strerror(errno)) }
-        if let failure {
-            unlink(temporary)
-            throw ImageError.unwritable(path: path, reason: failure)
+        do {
+            try AtomicFile.write(data, to: URL(fileURLWithPath: path))
+        } catch let failure as AtomicFile.Failure {
+            throw ImageError.unwritable(path: path, reason: failure.reason)
+        } catch {
+            throw ImageError.unwritable(path: path, reason: "\(error)")
         }
     }
 }

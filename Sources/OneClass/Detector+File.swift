@@ -14,8 +14,8 @@ import Tensor
 // and `__metadata__` holds `format: grain.detector` and, under `grain.detector`, JSON (the
 // `FileMetadata` below): the format version, the tokenizer, and per member the weights' file name
 // and SHA-256, the digest of the embedded parameters, the mixture's configuration and convergence
-// record, the threshold and how it was chosen; plus the fit summary. The mixture's covariances are
-// not stored (they play no part in scoring); loading recomputes them from the precision factors.
+// record, the threshold and how it was chosen; plus the fit summary. The mixture tensors are
+// GaussianMixture+File's (its covariances are recomputed from the precision factors on loading).
 
 extension Detector {
     /// The value of the `format` metadata entry that marks a detector file.
@@ -56,18 +56,7 @@ extension Detector {
             for (key, tensor) in member.extractor.stateDictionary() {
                 entries.append(("member\(m).extractor.\(key)", .float32(tensor)))
             }
-            let mixture = member.mixture
-            let k = mixture.componentCount, d = mixture.featureCount
-            entries.append(("member\(m).mixture.weights", .float64(shape: [k], values: mixture.weights)))
-            entries.append(("member\(m).mixture.means", .float64(shape: [k, d], values: mixture.means.elements)))
-            let factors: SafeTensors.Entry
-            switch mixture.precisionsCholesky {
-            case let .full(matrices): factors = .float64(shape: [k, d, d], values: matrices.flatMap(\.elements))
-            case let .tied(matrix): factors = .float64(shape: [d, d], values: matrix.elements)
-            case let .diagonal(matrix): factors = .float64(shape: [k, d], values: matrix.elements)
-            case let .spherical(values): factors = .float64(shape: [k], values: values)
-            }
-            entries.append(("member\(m).mixture.precisions_cholesky", factors))
+            entries += member.mixture.storedEntries(prefix: "member\(m).mixture")
         }
         let metadata = FileMetadata(
             formatVersion: Detector.formatVersion, creator: "Grain", tokenizer: tokenizer,
@@ -131,78 +120,20 @@ extension Detector {
         var expectedKeys = Set<String>()
         var members: [Member] = []
         for (m, record) in metadata.members.enumerated() {
-            // The extractor.
-            let prefix = "member\(m).extractor."
-            var tensors: [String: Tensor] = [:]
-            for key in file.keys where key.hasPrefix(prefix) {
-                do { tensors[String(key.dropFirst(prefix.count))] = try file.tensor(named: key) } catch { throw invalid("\(error)") }
-                expectedKeys.insert(key)
+            let extractor = try Detector.readExtractor(from: file, path: path, member: m, record: record, keys: &expectedKeys)
+            guard record.featureCount == LowLevelFeatureExtractor.featureDimension else {
+                throw invalid("member \(m): \(record.featureCount) features recorded, the extractor gives \(LowLevelFeatureExtractor.featureDimension)")
             }
-            let extractor = LowLevelFeatureExtractor()
+            let mixture: GaussianMixture
             do {
-                try extractor.load(tensors)
-            } catch {
-                throw invalid("member \(m) extractor (tensors '\(prefix)*'): \(error)")
-            }
-            let digest = Detector.parametersDigest(of: tensors)
-            guard digest == record.provenance.parametersSHA256 else {
-                throw .parametersDigestMismatch(path: path, member: m, expected: record.provenance.parametersSHA256, actual: digest)
-            }
-
-            // The mixture.
-            let k = record.componentCount, d = record.featureCount
-            let type = record.mixtureConfiguration.covarianceType
-            guard k >= 1, k == record.mixtureConfiguration.componentCount, d == LowLevelFeatureExtractor.featureDimension else {
-                throw invalid("member \(m): \(k) components and \(d) features recorded (expected ≥ 1 and \(LowLevelFeatureExtractor.featureDimension), components as configured)")
-            }
-            func values(_ name: String, shape: [Int]) throws(DetectorError) -> [Double] {
-                let key = "member\(m).mixture.\(name)"
-                expectedKeys.insert(key)
-                let stored: [Double]
-                do {
-                    let info = try file.info(named: key)
-                    guard info.shape == shape else { throw invalid("'\(key)' has shape \(info.shape), expected \(shape)") }
-                    stored = try file.doubles(named: key)
-                } catch let error as DetectorError {
-                    throw error
-                } catch {
-                    throw invalid("\(error)")
-                }
-                guard stored.allSatisfy(\.isFinite) else { throw invalid("'\(key)' holds a NaN or infinite value") }
-                return stored
-            }
-            let weights = try values("weights", shape: [k])
-            let means = Matrix(rows: k, columns: d, elements: try values("means", shape: [k, d]))
-            guard weights.allSatisfy({ $0 >= 0 }), abs(weights.reduce(0, +) - 1) < 1e-6 else {
-                throw invalid("member \(m): the mixture weights are not a probability distribution")
-            }
-            let factors: GaussianMixture.CovarianceParameters
-            switch type {
-            case .full:
-                let all = try values("precisions_cholesky", shape: [k, d, d])
-                factors = .full((0..<k).map { Matrix(rows: d, columns: d, elements: Array(all[($0 * d * d)..<(($0 + 1) * d * d)])) })
-            case .tied:
-                factors = .tied(Matrix(rows: d, columns: d, elements: try values("precisions_cholesky", shape: [d, d])))
-            case .diagonal:
-                factors = .diagonal(Matrix(rows: k, columns: d, elements: try values("precisions_cholesky", shape: [k, d])))
-            case .spherical:
-                factors = .spherical(try values("precisions_cholesky", shape: [k]))
-            }
-            let covariances: GaussianMixture.CovarianceParameters
-            do {
-                covariances = try Detector.covariances(fromPrecisionsCholesky: factors)
+                mixture = try GaussianMixture.read(
+                    from: file, prefix: "member\(m).mixture", configuration: record.mixtureConfiguration,
+                    componentCount: record.componentCount, featureCount: record.featureCount, converged: record.converged,
+                    iterationCount: record.iterationCount, lowerBound: record.lowerBound,
+                    lowerBoundHistory: record.lowerBoundHistory, keys: &expectedKeys)
             } catch {
                 throw invalid("member \(m): \(error)")
             }
-            if let problem = GaussianMixture.shapeProblem(configuration: record.mixtureConfiguration, weights: weights, means: means,
-                                                          covariances: covariances, precisionsCholesky: factors) {
-                throw invalid("member \(m): \(problem)")
-            }
-            let mixture = GaussianMixture(
-                configuration: record.mixtureConfiguration,
-                parameters: .init(weights: weights, means: means, covariances: covariances, precisionsCholesky: factors),
-                converged: record.converged, iterationCount: record.iterationCount,
-                lowerBound: record.lowerBound ?? -.infinity, lowerBoundHistory: record.lowerBoundHistory)
             guard record.threshold.isFinite else { throw invalid("member \(m): threshold \(record.threshold) is not finite") }
             members.append(Member(extractor: extractor, mixture: mixture, threshold: record.threshold,
                                   provenance: record.provenance, thresholdReport: record.thresholdReport))
@@ -210,8 +141,34 @@ extension Detector {
         if let extra = file.keys.first(where: { !expectedKeys.contains($0) }) {
             throw invalid("unexpected tensor '\(extra)'")
         }
-        guard metadata.tokenizer.maximumPatches > 0 else { throw invalid("the tokenizer's patch cap must be positive") }
         self.init(members: members, tokenizer: metadata.tokenizer, fitSummary: metadata.fit)
+    }
+
+    /// Member `m`'s extractor (`member{m}.extractor.*`), loaded strictly and checked against the
+    /// recorded digest; adds the keys it read to `keys`.
+    private static func readExtractor(from file: SafeTensors, path: String, member m: Int, record: FileMetadata.MemberRecord,
+                                      keys: inout Set<String>) throws(DetectorError) -> LowLevelFeatureExtractor {
+        let prefix = "member\(m).extractor."
+        var tensors: [String: Tensor] = [:]
+        for key in file.keys where key.hasPrefix(prefix) {
+            do {
+                tensors[String(key.dropFirst(prefix.count))] = try file.tensor(named: key)
+            } catch {
+                throw .invalidDetectorFile(path: path, reason: "\(error)")
+            }
+            keys.insert(key)
+        }
+        let extractor = LowLevelFeatureExtractor()
+        do {
+            try extractor.load(tensors)
+        } catch {
+            throw .invalidDetectorFile(path: path, reason: "member \(m) extractor (tensors '\(prefix)*'): \(error)")
+        }
+        let digest = parametersDigest(of: tensors)
+        guard digest == record.provenance.parametersSHA256 else {
+            throw .parametersDigestMismatch(path: path, member: m, expected: record.provenance.parametersSHA256, actual: digest)
+        }
+        return extractor
     }
 
     /// Loads the detector file at `path`; see ``init(contentsOf:)``.
@@ -227,22 +184,6 @@ extension Detector {
               let pretty = try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
         else { return nil }
         return String(decoding: pretty, as: UTF8.self)
-    }
-
-    /// Covariances `Σ = (U·Uᵀ)⁻¹ = U⁻ᵀ·U⁻¹` from upper-triangular precision factors `U` (one
-    /// triangular solve per component), `1/u²` for diagonal and spherical ones.
-    static func covariances(fromPrecisionsCholesky factors: GaussianMixture.CovarianceParameters) throws -> GaussianMixture.CovarianceParameters {
-        func invert(_ u: Matrix) throws -> Matrix {
-            let inverse = try u.solveTriangular(Matrix(identity: u.rows), lower: false)
-            return Matrix.product(inverse, inverse, transposeA: true)
-        }
-        switch factors {
-        case let .full(matrices): return .full(try matrices.map(invert))
-        case let .tied(matrix): return .tied(try invert(matrix))
-        case let .diagonal(roots):
-            return .diagonal(Matrix(rows: roots.rows, columns: roots.columns, elements: roots.elements.map { 1 / ($0 * $0) }))
-        case let .spherical(roots): return .spherical(roots.map { 1 / ($0 * $0) })
-        }
     }
 
     /// JSON for the metadata: sorted keys, infinities and NaN as strings (JSON has none).

@@ -364,9 +364,6 @@ extension Detector {
     /// An independent seed for random stream `stream` of a fit seeded with `seed` (SplitMix64
     /// finalisation of their combination).
     package static func derivedSeed(_ seed: UInt64, stream: UInt64) -> UInt64 {
-        var z = seed ^ (stream &* 0x9E37_79B9_7F4A_7C15)
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
+        RandomGenerator.derivedSeed(seed, stream: stream)
     }
 }

@@ -17,15 +17,32 @@ import Tensor
 public struct ImageTokenizer: Sendable, Codable, Equatable {
     /// How the image is cropped.
     public var cropMode: CropMode
-    /// The most patches taken from one image (the first ones in raster order).
-    public var maximumPatches: Int
+    /// The most patches taken from one image (the first ones in raster order); ≥ 1.
+    public private(set) var maximumPatches: Int
 
-    /// Creates a tokenizer; the defaults are the correct crop and the authors' cap of 19,200.
-    public init(cropMode: CropMode = .centered, maximumPatches: Int = 19_200) {
-        precondition(maximumPatches > 0, "ImageTokenizer: maximumPatches must be positive, got \(maximumPatches)")
+    /// The correct crop and the authors' cap of 19,200 patches.
+    public init() {
+        cropMode = .centered
+        maximumPatches = PatchTokenizer.defaultMaximumPatches
+    }
+
+    /// Creates a tokenizer.
+    ///
+    /// - Throws: ``PatchTokenizerError/nonPositivePatchCap(_:)`` when `maximumPatches < 1`.
+    public init(cropMode: CropMode = .centered, maximumPatches: Int = PatchTokenizer.defaultMaximumPatches) throws(PatchTokenizerError) {
+        guard maximumPatches >= 1 else { throw .nonPositivePatchCap(maximumPatches) }
         self.cropMode = cropMode
         self.maximumPatches = maximumPatches
     }
+
+    /// Decodes a tokenizer (a detector file's `tokenizer`) and validates its cap.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        try self.init(cropMode: try c.decode(CropMode.self, forKey: .cropMode),
+                      maximumPatches: try c.decode(Int.self, forKey: .maximumPatches))
+    }
+
+    private enum CodingKeys: String, CodingKey { case cropMode, maximumPatches }
 
     /// The patch grid `(rows, columns)` cut from an image of the given size (before the cap).
     public func grid(width: Int, height: Int) -> (rows: Int, columns: Int) {
@@ -39,6 +56,6 @@ public struct ImageTokenizer: Sendable, Codable, Equatable {
 
     /// Patch tokens `[1, N, 3, 16, 16]` of `image`, raster order, N ≤ ``maximumPatches``.
     public func tokens(_ image: Image) -> Tensor {
-        PatchTokenizer(maximumPatches: maximumPatches).tokens(croppedTensor(image))
+        PatchTokenizer(validatedMaximumPatches: maximumPatches).tokens(croppedTensor(image))
     }
 }

@@ -14,12 +14,19 @@ public enum LikelihoodThreshold {
     ///   - trainingLogLikelihoods: The log-likelihoods of the training samples (any order).
     ///   - rate: The nominal fraction below the threshold, in [0, 1) (the paper: 0.0005).
     /// - Precondition: the list is non-empty and holds no NaN; `0 ≤ rate < 1`.
+    ///   Check values that come from users or files with ``validate(logLikelihoods:rate:)`` first.
     public static func authors(trainingLogLikelihoods: [Double], rate: Double = 0.0005) -> Double {
-        precondition(!trainingLogLikelihoods.isEmpty, "LikelihoodThreshold.authors: no training log-likelihoods")
-        precondition(rate >= 0 && rate < 1, "LikelihoodThreshold.authors: rate \(rate), expected 0 ≤ rate < 1")
-        precondition(!trainingLogLikelihoods.contains(where: \.isNaN), "LikelihoodThreshold.authors: a log-likelihood is NaN")
+        requireValid { () throws(ThresholdError) in try validate(logLikelihoods: trainingLogLikelihoods, rate: rate) }
         let sorted = trainingLogLikelihoods.sorted()
         return sorted[Int((Double(sorted.count) * rate).rounded(.down))]
+    }
+
+    /// Throws unless `logLikelihoods` is non-empty and free of NaN and `0 ≤ rate < 1`: the
+    /// requirements of ``authors(trainingLogLikelihoods:rate:)`` and ``CalibratedThreshold``.
+    public static func validate(logLikelihoods: [Double], rate: Double) throws(ThresholdError) {
+        guard !logLikelihoods.isEmpty else { throw .noLogLikelihoods }
+        guard rate >= 0 && rate < 1 else { throw .rateOutOfRange(rate) }
+        if let index = logLikelihoods.firstIndex(where: \.isNaN) { throw .notANumber(index: index) }
     }
 
     /// The number of `logLikelihoods` strictly below `threshold` (judged AI-generated).
@@ -59,12 +66,13 @@ public struct CalibratedThreshold: Codable, Equatable, Sendable {
     ///   - calibrationLogLikelihoods: Log-likelihoods of real photos not used to fit the mixture.
     ///   - targetFalsePositiveRate: The fraction of real photos that may be flagged, in [0, 1).
     ///   - confidenceLevel: The coverage of the reported interval, in (0, 1).
-    /// - Precondition: the list is non-empty and holds no NaN; the rates are in range.
+    /// - Precondition: the list is non-empty and holds no NaN; the rates are in range. Check values
+    ///   from users or files with ``validate(calibrationLogLikelihoods:targetFalsePositiveRate:confidenceLevel:)`` first.
     public init(calibrationLogLikelihoods: [Double], targetFalsePositiveRate: Double, confidenceLevel: Double = 0.95) {
-        precondition(!calibrationLogLikelihoods.isEmpty, "CalibratedThreshold: no calibration log-likelihoods")
-        precondition(targetFalsePositiveRate >= 0 && targetFalsePositiveRate < 1,
-                     "CalibratedThreshold: target false-positive rate \(targetFalsePositiveRate), expected 0 ≤ rate < 1")
-        precondition(!calibrationLogLikelihoods.contains(where: \.isNaN), "CalibratedThreshold: a log-likelihood is NaN")
+        requireValid { () throws(ThresholdError) in
+            try Self.validate(calibrationLogLikelihoods: calibrationLogLikelihoods, targetFalsePositiveRate: targetFalsePositiveRate,
+                              confidenceLevel: confidenceLevel)
+        }
         let sorted = calibrationLogLikelihoods.sorted()
         threshold = sorted[Int((Double(sorted.count) * targetFalsePositiveRate).rounded(.down))]
         self.targetFalsePositiveRate = targetFalsePositiveRate
@@ -75,8 +83,44 @@ public struct CalibratedThreshold: Codable, Equatable, Sendable {
             successes: falsePositiveCount, trials: sorted.count, confidenceLevel: confidenceLevel)
     }
 
+    /// Throws unless the calibration set is non-empty and free of NaN, `0 ≤ target < 1` and
+    /// `0 < confidenceLevel < 1`: the requirements of ``init(calibrationLogLikelihoods:targetFalsePositiveRate:confidenceLevel:)``.
+    public static func validate(calibrationLogLikelihoods: [Double], targetFalsePositiveRate: Double,
+                                confidenceLevel: Double = 0.95) throws(ThresholdError) {
+        try LikelihoodThreshold.validate(logLikelihoods: calibrationLogLikelihoods, rate: targetFalsePositiveRate)
+        guard confidenceLevel > 0 && confidenceLevel < 1 else { throw .confidenceLevelOutOfRange(confidenceLevel) }
+    }
+
     /// Whether a sample with this log-likelihood is judged real (`≥ threshold`).
     public func isReal(_ logLikelihood: Double) -> Bool { logLikelihood >= threshold }
+}
+
+/// Why log-likelihoods or rates from a user or a file cannot give a threshold.
+public enum ThresholdError: Error, Equatable, CustomStringConvertible {
+    /// There are no log-likelihoods to take a threshold from.
+    case noLogLikelihoods
+    /// The rate (or target false-positive rate) is outside [0, 1).
+    case rateOutOfRange(Double)
+    /// The confidence level is outside (0, 1).
+    case confidenceLevelOutOfRange(Double)
+    /// The log-likelihood at `index` is NaN.
+    case notANumber(index: Int)
+
+    /// A readable explanation.
+    public var description: String {
+        switch self {
+        case .noLogLikelihoods: "no log-likelihoods to set a threshold from (is the calibration or training set empty?)"
+        case .rateOutOfRange(let rate): "the rate \(rate) is outside [0, 1)"
+        case .confidenceLevelOutOfRange(let level): "the confidence level \(level) is outside (0, 1)"
+        case .notANumber(let index): "log-likelihood \(index) is NaN"
+        }
+    }
+}
+
+/// Stops with the error's description when `check` throws: the contract of a non-throwing API
+/// whose inputs the caller has validated.
+func requireValid(_ check: () throws(ThresholdError) -> Void) {
+    do { try check() } catch { preconditionFailure("\(error)") }
 }
 
 /// The joint rule ("ours-ft" in the paper): several detectors (e.g. the basic and the fine-tuned

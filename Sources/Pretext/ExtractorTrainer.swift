@@ -1,3 +1,4 @@
+import Diffusion
 import Foundation
 import NN
 import Tensor
@@ -37,48 +38,6 @@ public final class ExtractorTrainingModel: Module, @unchecked Sendable {
     /// `extractor`, `classifier`, `regressor`.
     public override var children: [(String, Module)] {
         [("extractor", extractor), ("classifier", classifier)] + (regressor.map { [("regressor", $0 as Module)] } ?? [])
-    }
-}
-
-/// Settings of a training run.
-public struct TrainingConfiguration: Sendable, Codable, Equatable {
-    /// The task and its loss.
-    public var task: TrainingTask
-    /// Adam's learning rate (fixed; the paper uses 1e-5).
-    public var learningRate: Float
-    /// Images per step.
-    public var batchSize: Int
-    /// Side of the random training crops (a multiple of 16).
-    public var cropSize: Int
-    /// Passes over the training samples.
-    public var epochs: Int
-    /// Write a checkpoint every this many steps (and at the end of each epoch).
-    public var checkpointInterval: Int
-    /// Seeds batch order, crops and heads.
-    public var seed: UInt64
-
-    /// Creates a configuration (the paper's learning rate; small crops and batches for a CPU).
-    public init(task: TrainingTask = .pretext(PretextLoss()), learningRate: Float = 1e-5, batchSize: Int = 8, cropSize: Int = 64,
-                epochs: Int = 1, checkpointInterval: Int = 100, seed: UInt64 = 0) {
-        precondition(batchSize > 0 && epochs > 0 && checkpointInterval > 0, "TrainingConfiguration: batch size, epochs and interval must be positive")
-        self.task = task
-        self.learningRate = learningRate
-        self.batchSize = batchSize
-        self.cropSize = cropSize
-        self.epochs = epochs
-        self.checkpointInterval = checkpointInterval
-        self.seed = seed
-    }
-
-    /// The settings that decide every step's weights: all but the length of the run and the
-    /// checkpoint interval. Each epoch's sample order and crops derive from the seed and the
-    /// epoch alone, so a finished run resumed with more ``epochs`` (or another interval)
-    /// continues exactly as an uninterrupted longer run would.
-    var trajectory: TrainingConfiguration {
-        var copy = self
-        copy.epochs = 1
-        copy.checkpointInterval = 1
-        return copy
     }
 }
 
@@ -157,13 +116,13 @@ public final class ExtractorTrainer {
     /// The number of optimisation steps done so far in the whole run (restored on resume).
     public private(set) var step = 0
     private var metrics: [EpochMetrics] = []
-    /// Running sums of the current epoch: loss, cross-entropy, regression (each × samples), samples.
-    private var sums: [Double] = [0, 0, 0, 0]
+    /// Running sums of the current epoch.
+    private var sums = EpochSums()
 
     /// Prepares a run; heads are drawn from the configuration's seed.
     public init(extractor: LowLevelFeatureExtractor, configuration: TrainingConfiguration,
                 training: [TrainingSample], validation: [TrainingSample], output: URL) throws {
-        precondition(!training.isEmpty, "ExtractorTrainer: no training samples")
+        guard !training.isEmpty else { throw TrainingDataError.noTrainingSamples(output: output.path) }
         var generator = RandomGenerator(seed: configuration.seed)
         model = ExtractorTrainingModel(extractor: extractor, task: configuration.task, using: &generator)
         model.train()
@@ -183,10 +142,12 @@ public final class ExtractorTrainer {
     /// - Parameters:
     ///   - stopAfter: stop (after writing a checkpoint) once this many steps of the whole run are
     ///     done, to train in bounded sessions; `nil` trains to the end.
-    ///   - progress: called after each step.
+    ///   - progress: called after each step; throw from it (e.g. `CancellationError()`) to stop
+    ///     the run: a checkpoint of the steps done is written, then the error propagates, and the
+    ///     same call resumes from there.
     /// - Returns: the metrics of every epoch (also in `metrics.csv`).
     @discardableResult
-    public func run(stopAfter: Int? = nil, progress: (TrainingProgress) -> Void = { _ in }) throws -> [EpochMetrics] {
+    public func run(stopAfter: Int? = nil, progress: (TrainingProgress) throws -> Void = { _ in }) throws -> [EpochMetrics] {
         try resumeIfPossible()
         if let stopAfter, step >= stopAfter { return metrics }  // already there: a rerun of a stopped session
         let sampler = CropSampler(cropSize: configuration.cropSize, seed: configuration.seed)
@@ -206,22 +167,24 @@ public final class ExtractorTrainer {
             }, consume: { _, prepared in
                 let batch = try prepared.get()
                 let terms = trainStep(batch)
-                let n = Double(batch.labels.count)
-                sums[0] += Double(terms.total.item) * n
-                sums[1] += Double(terms.crossEntropy) * n
-                sums[2] += Double(terms.regression) * n
-                sums[3] += n
+                sums.add(terms, samples: batch.labels.count)
                 step += 1
-                progress(TrainingProgress(epoch: epoch + 1, step: step, totalSteps: totalSteps, loss: terms.total.item))
+                do {
+                    try progress(TrainingProgress(epoch: epoch + 1, step: step, totalSteps: totalSteps, loss: terms.total.item))
+                } catch {
+                    // At an epoch's end the epoch's metrics are not recorded yet: resume from the
+                    // previous checkpoint instead (it redoes the steps since, to the same weights).
+                    if step % stepsPerEpoch != 0 { try writeCheckpoint() }
+                    throw error
+                }
                 let endOfEpoch = step % stepsPerEpoch == 0
                 let stopping = stopAfter.map { step >= $0 } ?? false
                 if !endOfEpoch && (step % configuration.checkpointInterval == 0 || stopping) { try writeCheckpoint() }
             })
             if step % stepsPerEpoch != 0 { return metrics }  // stopped mid-epoch (checkpoint written)
             var row = try validate(epoch: epoch + 1)
-            let n = max(sums[3], 1)
-            (row.trainingLoss, row.trainingCrossEntropy, row.trainingRegression) = (sums[0] / n, sums[1] / n, sums[2] / n)
-            sums = [0, 0, 0, 0]
+            (row.trainingLoss, row.trainingCrossEntropy, row.trainingRegression) = sums.means
+            sums = EpochSums()
             metrics.append(row)
             try writeCheckpoint()
             try writeMetrics()
@@ -301,65 +264,84 @@ public final class ExtractorTrainer {
     // MARK: Checkpoints
 
     /// The checkpoint files in ``output``, oldest first.
-    public func checkpoints() -> [(step: Int, url: URL)] {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: output.path)) ?? []
-        return names.compactMap { name -> (Int, URL)? in
-            guard name.hasPrefix("checkpoint-"), name.hasSuffix(".safetensors"),
-                  let s = Int(name.dropFirst("checkpoint-".count).dropLast(".safetensors".count)) else { return nil }
-            return (s, output.appendingPathComponent(name))
-        }.sorted { $0.0 < $1.0 }
-    }
+    public func checkpoints() -> [(step: Int, url: URL)] { checkpointFolder.list() }
 
-    private func writeCheckpoint() throws {
-        var tensors = model.stateDictionary()
-        for (key, value) in optimizer.state { tensors["optimizer." + key] = value }
+    private var checkpointFolder: TrainingCheckpoints { TrainingCheckpoints(folder: output, format: "grain-extractor-training") }
+
+    private static var metadataEncoder: JSONEncoder {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        let metadata = ["format": "grain-extractor-training", "version": "1", "step": String(step),
-                        "configuration": String(decoding: try encoder.encode(configuration), as: UTF8.self),
-                        "metrics": String(decoding: try encoder.encode(metrics), as: UTF8.self),
-                        "epochSums": String(decoding: try encoder.encode(sums), as: UTF8.self)]
-        try SafeTensors.write(tensors, metadata: metadata, to: output.appendingPathComponent("checkpoint-\(step).safetensors"))
-        // Keep the two newest.
-        for old in checkpoints().dropLast(2) { try? FileManager.default.removeItem(at: old.url) }
+        return encoder
+    }
+
+    private static var metadataDecoder: JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return decoder
+    }
+
+    private func writeCheckpoint() throws {
+        let encoder = Self.metadataEncoder
+        try checkpointFolder.write(model: model, optimizer: optimizer, step: step, metadata: [
+            "configuration": String(decoding: try encoder.encode(configuration), as: UTF8.self),
+            "metrics": String(decoding: try encoder.encode(metrics), as: UTF8.self),
+            "epochSums": String(decoding: try encoder.encode(sums.stored), as: UTF8.self)])
     }
 
     private func resumeIfPossible() throws {
-        guard let newest = checkpoints().last else { return }
-        let file = try SafeTensors(contentsOf: newest.url)
-        guard file.metadata["format"] == "grain-extractor-training", let saved = file.metadata["step"].flatMap(Int.init) else {
-            throw TrainingCheckpointError.invalid(path: newest.url.path, reason: "not a Grain training checkpoint")
-        }
-        let savedConfiguration = try file.metadata["configuration"].map { try JSONDecoder().decode(TrainingConfiguration.self, from: Data($0.utf8)) }
-        guard let savedConfiguration, savedConfiguration.trajectory == configuration.trajectory else {
-            throw TrainingCheckpointError.invalid(path: newest.url.path, reason: "written with another configuration; use a new output folder")
-        }
-        try model.load(from: file, strict: true, ignoring: Set(file.keys.filter { $0.hasPrefix("optimizer.") }))
-        var state: [String: Tensor] = [:]
-        for key in file.keys where key.hasPrefix("optimizer.") { state[String(key.dropFirst("optimizer.".count))] = try file.tensor(named: key) }
-        try optimizer.load(state: state)
-        let decoder = JSONDecoder()
-        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        metrics = try file.metadata["metrics"].map { try decoder.decode([EpochMetrics].self, from: Data($0.utf8)) } ?? []
-        sums = try file.metadata["epochSums"].map { try decoder.decode([Double].self, from: Data($0.utf8)) } ?? [0, 0, 0, 0]
+        let trajectory = configuration.trajectory
+        guard let (saved, metadata) = try checkpointFolder.resume(model: model, optimizer: &optimizer, accepting: { metadata in
+            let saved = try metadata["configuration"].map { try JSONDecoder().decode(TrainingConfiguration.self, from: Data($0.utf8)) }
+            return saved?.trajectory == trajectory
+        }) else { return }
+        let decoder = Self.metadataDecoder
+        metrics = try metadata["metrics"].map { try decoder.decode([EpochMetrics].self, from: Data($0.utf8)) } ?? []
+        sums = try metadata["epochSums"].map { EpochSums(stored: try decoder.decode([Double].self, from: Data($0.utf8))) } ?? EpochSums()
         step = saved
     }
 
     private func writeMetrics() throws {
         let classes = model.classifier.kind.outputs
         let text = ([EpochMetrics.csvHeader(classes: classes)] + metrics.map(\.csvRow)).joined(separator: "\n") + "\n"
-        try Data(text.utf8).write(to: output.appendingPathComponent("metrics.csv"), options: .atomic)
+        try AtomicFile.write(Data(text.utf8), to: output.appendingPathComponent("metrics.csv"))
     }
 }
 
-/// Why a training checkpoint cannot be resumed.
-public enum TrainingCheckpointError: Error, CustomStringConvertible {
-    /// The checkpoint is not usable.
-    case invalid(path: String, reason: String)
+/// The running sums of an epoch's training losses, each weighted by the batch's samples.
+struct EpochSums: Equatable {
+    /// Σ total loss × samples.
+    var loss = 0.0
+    /// Σ cross-entropy × samples.
+    var crossEntropy = 0.0
+    /// Σ regression loss × samples.
+    var regression = 0.0
+    /// The samples seen.
+    var samples = 0.0
 
-    /// A readable explanation naming the file.
-    public var description: String {
-        switch self { case .invalid(let path, let reason): "\(path): \(reason)" }
+    init() {}
+
+    /// Sums from a checkpoint's `epochSums` (`[loss, crossEntropy, regression, samples]`).
+    init(stored: [Double]) {
+        let values = stored.count == 4 ? stored : [0, 0, 0, 0]
+        (loss, crossEntropy, regression, samples) = (values[0], values[1], values[2], values[3])
+    }
+
+    /// The checkpoint layout, `[loss, crossEntropy, regression, samples]`.
+    var stored: [Double] { [loss, crossEntropy, regression, samples] }
+
+    /// Adds one batch's terms.
+    mutating func add(_ terms: PretextLoss.Terms, samples count: Int) {
+        let n = Double(count)
+        loss += Double(terms.total.item) * n
+        crossEntropy += Double(terms.crossEntropy) * n
+        regression += Double(terms.regression) * n
+        samples += n
+    }
+
+    /// The means (loss, cross-entropy, regression) over the samples seen.
+    var means: (Double, Double, Double) {
+        let n = max(samples, 1)
+        return (loss / n, crossEntropy / n, regression / n)
     }
 }

@@ -72,7 +72,7 @@ public enum PretextDatasetError: Error, Equatable, CustomStringConvertible {
 ///   same photos computes the same partition;
 /// - a photo's noise seed derives from its content hash, so every shard on every machine writes
 ///   identical bytes;
-/// - every file is written atomically (``AtomicFile``); a photo's record file
+/// - every file is written atomically (Tensor's `AtomicFile`); a photo's record file
 ///   `records/HASH.jsonl` is written last and marks it done;
 /// - a rerun skips the photos whose record file is present and whose images verify (SHA-256),
 ///   redoes the others, and removes temporary files a killed run left;
@@ -183,7 +183,7 @@ public struct PretextDatasetBuilder<Codec: LatentCodec, Model: Denoiser> {
         } else {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
-            try AtomicFile.write(try encoder.encode(mine), to: url, event: event)
+            try AtomicFile.write(try encoder.encode(mine), to: url, createFolder: true, event: event)
         }
     }
 
@@ -256,7 +256,7 @@ public struct PretextDatasetBuilder<Codec: LatentCodec, Model: Denoiser> {
         }
         let manifest = PretextManifest(records: records.sorted(by: PretextRecord.manifestOrder))
         try AtomicFile.write(try manifest.encoded(), to: output.appendingPathComponent("manifest-shard-\(shard.index)-of-\(shard.count).jsonl"),
-                             event: event)
+                             createFolder: true, event: event)
         return report
     }
 
@@ -312,7 +312,7 @@ public struct PretextDatasetBuilder<Codec: LatentCodec, Model: Denoiser> {
             for (pretextClass, picture, level, timestep) in outputs {
                 let relative = folder + "\(pretextClass.rawValue).png"
                 let png = try picture.encoded(as: .png, name: relative)
-                try AtomicFile.write(png, to: output.appendingPathComponent(relative), event: event)
+                try AtomicFile.write(png, to: output.appendingPathComponent(relative), createFolder: true, event: event)
                 records.append(PretextRecord(path: relative, source: hash, pretextClass: pretextClass, level: level, timestep: timestep,
                                              meanAbsoluteError: Self.meanAbsoluteError(picture, original),
                                              seed: pretextClass == .original ? nil : seed, sha256: SHA256.hexDigest(of: png),
@@ -320,7 +320,7 @@ public struct PretextDatasetBuilder<Codec: LatentCodec, Model: Denoiser> {
             }
         }
         try AtomicFile.write(try PretextManifest(records: records).encoded(), to: output.appendingPathComponent("records/\(hash).jsonl"),
-                             event: event)
+                             createFolder: true, event: event)
         return records
     }
 
@@ -352,7 +352,7 @@ extension PretextDatasetBuilder {
             throw PretextDatasetError.incomplete(folder: output.path, reason: "photo \(crop) has \(group.count) images, not \(PretextClass.count)")
         }
         let manifest = PretextManifest(records: records.sorted(by: PretextRecord.manifestOrder))
-        try AtomicFile.write(try manifest.encoded(), to: output.appendingPathComponent("manifest.jsonl"))
+        try AtomicFile.write(try manifest.encoded(), to: output.appendingPathComponent("manifest.jsonl"), createFolder: true)
         return manifest
     }
 }

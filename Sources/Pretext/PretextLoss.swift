@@ -16,11 +16,36 @@ public struct PretextLoss: Sendable, Codable, Equatable {
     /// λ, the weight of the regression term.
     public var regressionWeight: Float
 
-    /// Creates the objective (L1, λ = 1 by default).
-    public init(regression: Regression = .l1, regressionWeight: Float = 1) {
-        precondition(regressionWeight >= 0 && regressionWeight.isFinite, "PretextLoss: λ must be finite and ≥ 0, got \(regressionWeight)")
+    /// The paper's objective: L1, λ = 1.
+    public init() {
+        regression = .l1
+        regressionWeight = 1
+    }
+
+    /// Creates the objective.
+    ///
+    /// - Throws: ``TrainingConfigurationError`` when λ is negative or not finite.
+    public init(regression: Regression = .l1, regressionWeight: Float = 1) throws(TrainingConfigurationError) {
         self.regression = regression
         self.regressionWeight = regressionWeight
+        try validate()
+    }
+
+    /// Decodes the objective and validates λ.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        regression = try c.decode(Regression.self, forKey: .regression)
+        regressionWeight = try c.decode(Float.self, forKey: .regressionWeight)
+        try validate()
+    }
+
+    private enum CodingKeys: String, CodingKey { case regression, regressionWeight }
+
+    /// Throws when λ is negative or not finite.
+    public func validate() throws(TrainingConfigurationError) {
+        guard regressionWeight >= 0 && regressionWeight.isFinite else {
+            throw .invalid(setting: "regressionWeight", value: "\(regressionWeight)", requirement: "finite and ≥ 0")
+        }
     }
 
     /// The terms of one evaluation.

@@ -54,11 +54,14 @@ public struct TrainingBatch: @unchecked Sendable {
 public enum TrainingDataError: Error, CustomStringConvertible {
     /// The image could not be decoded.
     case unreadable(path: String, underlying: String)
+    /// A training run was given no training samples (for the output folder `output`).
+    case noTrainingSamples(output: String)
 
     /// A readable explanation naming the file.
     public var description: String {
         switch self {
         case .unreadable(let path, let underlying): "\(path): cannot be used for training: \(underlying)"
+        case .noTrainingSamples(let output): "\(output): no training samples (is the manifest or folder empty, or all held out?)"
         }
     }
 }

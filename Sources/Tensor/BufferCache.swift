@@ -10,14 +10,14 @@ import Synchronization
 ///
 /// Only buffers of at least ``minimumBytes`` are cached, at most ``perSizeLimit`` per exact size
 /// and ``totalLimitBytes`` in all; beyond that, buffers are freed as usual. Thread-safe.
-public final class BufferCache: Sendable {
+package final class BufferCache: Sendable {
     /// The process-wide cache used by ``TensorStorage``.
-    public static let shared = BufferCache()
+    package static let shared = BufferCache()
 
     /// Buffers smaller than this are never cached (malloc serves them from its own free lists).
-    public let minimumBytes = 1 << 20
+    package let minimumBytes = 1 << 20
     /// The most buffers kept for one size.
-    public let perSizeLimit = 4
+    package let perSizeLimit = 4
 
     private struct State: ~Copyable {
         var buffers: [Int: [UInt]] = [:]
@@ -29,7 +29,7 @@ public final class BufferCache: Sendable {
 
     /// The most bytes kept in all (1 GiB by default); setting it lower frees the excess. 0 turns
     /// caching off.
-    public var totalLimitBytes: Int {
+    package var totalLimitBytes: Int {
         get { state.withLock { $0.limitBytes } }
         set {
             let evicted = state.withLock { state -> [UInt] in
@@ -48,7 +48,7 @@ public final class BufferCache: Sendable {
     }
 
     /// The bytes currently held.
-    public var cachedBytes: Int { state.withLock { $0.totalBytes } }
+    package var cachedBytes: Int { state.withLock { $0.totalBytes } }
 
     /// A cached buffer of exactly `byteCount` bytes, if one is free.
     func take(byteCount: Int) -> UnsafeMutableRawPointer? {

@@ -9,15 +9,15 @@ struct SendablePointer<Pointee>: @unchecked Sendable {
 }
 
 /// Splitting element-wise work across the machine's cores.
-public enum Parallel {
+@usableFromInline package enum Parallel {
     /// The number of worker threads Grain's own kernels use; BLAS runs single-threaded inside
     /// Grain's split of large products over these workers (``BLASThreading``).
-    public static let threadCount: Int = max(1, min(ProcessInfo.processInfo.activeProcessorCount, 8))
+    @usableFromInline package static let threadCount: Int = max(1, min(ProcessInfo.processInfo.activeProcessorCount, 8))
 
     /// Calls `body(start, end)` over disjoint ranges covering `0..<count`, in parallel when the
     /// work is large enough to pay for the dispatch (`count >= grain`).
     @inlinable
-    public static func forRanges(_ count: Int, minimumChunk grain: Int = 1 << 15,
+    package static func forRanges(_ count: Int, minimumChunk grain: Int = 1 << 15,
                                  _ body: (Int, Int) -> Void) {
         let chunks = min(threadCount, count / max(grain, 1))
         if chunks <= 1 {

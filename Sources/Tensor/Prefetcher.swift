@@ -8,7 +8,7 @@ import Foundation
 /// Prefetcher.run(count: files.count, lookahead: 2, prepare: { i in try? Image(contentsOf: files[i]) },
 ///                consume: { i, image in /* extract features of image */ })
 /// ```
-public enum Prefetcher {
+package enum Prefetcher {
     /// Shared state between the producer thread and the consumer, guarded by `condition`.
     private final class State<Element: Sendable>: @unchecked Sendable {
         let condition = NSCondition()
@@ -22,7 +22,7 @@ public enum Prefetcher {
     /// propagates; the function never returns while the producer still runs.
     ///
     /// - Precondition: `lookahead ≥ 1`.
-    public static func run<Element: Sendable>(count: Int, lookahead: Int,
+    package static func run<Element: Sendable>(count: Int, lookahead: Int,
                                        prepare: @escaping @Sendable (Int) -> Element,
                                        consume: (Int, Element) throws -> Void) rethrows {
         precondition(lookahead >= 1, "Prefetcher: lookahead must be ≥ 1, got \(lookahead)")

@@ -20,6 +20,22 @@ public struct RandomGenerator: RandomNumberGenerator, Sendable {
         state = (splitMix(), splitMix(), splitMix(), splitMix())
     }
 
+    /// A generator for random stream `stream` of a job seeded with `seed`: seeded with
+    /// ``derivedSeed(_:stream:)``, so each stream (a split, a crop per image, a fit per member) is
+    /// independent of the others and of how many draws they make.
+    public init(seed: UInt64, stream: UInt64) {
+        self.init(seed: Self.derivedSeed(seed, stream: stream))
+    }
+
+    /// The seed of random stream `stream` of a job seeded with `seed`: SplitMix64's finaliser
+    /// applied to `seed ^ (stream · 0x9E3779B97F4A7C15)` (wrapping). Grain's one seed derivation.
+    public static func derivedSeed(_ seed: UInt64, stream: UInt64) -> UInt64 {
+        var z = seed ^ (stream &* 0x9E37_79B9_7F4A_7C15)
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
     /// The next 64 random bits.
     public mutating func next() -> UInt64 {
         let result = rotate(state.1 &* 5, 7) &* 9

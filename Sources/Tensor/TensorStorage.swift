@@ -3,14 +3,14 @@
 /// `Tensor` owns its storage copy-on-write: several tensors may share one storage, and the first
 /// mutation through a shared one copies it. Kernels reach the memory through
 /// ``Tensor/withUnsafeBufferPointer(_:)`` and ``Tensor/withUnsafeMutableBufferPointer(_:)``.
-public final class TensorStorage: @unchecked Sendable {
+@usableFromInline package final class TensorStorage: @unchecked Sendable {
     /// The first element.
-    public let baseAddress: UnsafeMutablePointer<Float>
+    @usableFromInline package let baseAddress: UnsafeMutablePointer<Float>
     /// The number of elements.
-    public let count: Int
+    @usableFromInline package let count: Int
 
     /// Allocates `count` uninitialised elements.
-    public init(uninitializedCount count: Int) {
+    @usableFromInline package init(uninitializedCount count: Int) {
         precondition(count >= 0, "TensorStorage: negative element count \(count)")
         let bytes = max(count, 1) * MemoryLayout<Float>.stride
         let raw = BufferCache.shared.take(byteCount: bytes)
@@ -20,13 +20,13 @@ public final class TensorStorage: @unchecked Sendable {
     }
 
     /// Allocates `count` elements, each set to `value`.
-    public convenience init(repeating value: Float, count: Int) {
+    @usableFromInline package convenience init(repeating value: Float, count: Int) {
         self.init(uninitializedCount: count)
         baseAddress.initialize(repeating: value, count: count)
     }
 
     /// Allocates a copy of `source`.
-    public convenience init(copying source: UnsafeBufferPointer<Float>) {
+    @usableFromInline package convenience init(copying source: UnsafeBufferPointer<Float>) {
         self.init(uninitializedCount: source.count)
         if let base = source.baseAddress { baseAddress.initialize(from: base, count: source.count) }
     }
@@ -37,7 +37,7 @@ public final class TensorStorage: @unchecked Sendable {
     }
 
     /// The elements as a buffer.
-    @inlinable public var buffer: UnsafeMutableBufferPointer<Float> {
+    @inlinable package var buffer: UnsafeMutableBufferPointer<Float> {
         UnsafeMutableBufferPointer(start: baseAddress, count: count)
     }
 }

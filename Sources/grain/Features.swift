@@ -46,7 +46,12 @@ struct TokenizerOptions: ParsableArguments {
         guard maximumPatches > 0 else { throw ValidationError("--maximum-patches must be positive") }
     }
 
-    var tokenizer: ImageTokenizer { ImageTokenizer(cropMode: crop, maximumPatches: maximumPatches) }
+    /// The tokenizer of these options; ArgumentParser calls ``validate()`` before any command runs.
+    var tokenizer: ImageTokenizer {
+        do { return try ImageTokenizer(cropMode: crop, maximumPatches: maximumPatches) } catch {
+            fatalError("TokenizerOptions.validate() let through \(error)")
+        }
+    }
 }
 
 /// `grain features`: the 528-d low-level feature of each image.

@@ -21,7 +21,7 @@ struct TrainingOptions: ParsableArguments {
 
     func run(extractor: LowLevelFeatureExtractor, task: TrainingTask, samples: [TrainingSample]) throws {
         let (training, validation) = splitByGroup(samples, fraction: validationFraction, seed: seed)
-        let configuration = TrainingConfiguration(task: task, learningRate: learningRate, batchSize: batchSize, cropSize: cropSize,
+        let configuration = try TrainingConfiguration(task: task, learningRate: learningRate, batchSize: batchSize, cropSize: cropSize,
                                                   epochs: epochs, checkpointInterval: checkpointInterval, seed: seed)
         let output = URL(fileURLWithPath: out)
         let trainer = try ExtractorTrainer(extractor: extractor, configuration: configuration, training: training,

@@ -53,6 +53,27 @@ import Diffusion
         }
     }
 
+    /// A malformed `scheduler_config.json` is a typed error naming the key, not a crash later in
+    /// `DDIMScheduler.init`.
+    @Test(arguments: [
+        (#"{"num_train_timesteps": 0}"#, "num_train_timesteps"),
+        (#"{"num_train_timesteps": 1000000000}"#, "num_train_timesteps"),
+        (#"{"num_train_timesteps": 3, "trained_betas": [0.1, 0.2]}"#, "trained_betas"),
+        (#"{"clip_sample_range": -1}"#, "clip_sample_range"),
+        (#"{"dynamic_thresholding_ratio": 0}"#, "dynamic_thresholding_ratio"),
+        (#"{"sample_max_value": 0.5}"#, "sample_max_value"),
+        (#"{"steps_offset": 1000}"#, "steps_offset"),
+        (#"{"steps_offset": -2}"#, "steps_offset"),
+    ])
+    func malformedConfigurationIsATypedError(json: String, key: String) {
+        #expect {
+            try JSONDecoder().decode(DDIMSchedulerConfiguration.self, from: Data(json.utf8))
+        } throws: { error in
+            guard case .invalid(let named, _, _) = error as? DDIMSchedulerConfigurationError else { return false }
+            return named == key
+        }
+    }
+
     @Test func trainedBetasReplaceTheSchedule() {
         let betas = (0..<10).map { 0.01 + Double($0) * 0.01 }
         let scheduler = DDIMScheduler(configuration: .init(trainingStepCount: 10, trainedBetas: betas, stepsOffset: 0),

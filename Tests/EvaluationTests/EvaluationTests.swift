@@ -47,6 +47,17 @@ struct EvaluationTests {
         #expect(sampling.crops(width: 100, height: 20, stream: 1).allSatisfy { $0?.height == 20 })
     }
 
+    @Test("sampling: out-of-range values from a file or a user give typed errors")
+    func samplingValidation() throws {
+        #expect(throws: TestSamplingError.negativeCropCount(-1)) { try TestSampling.validate(cropsPerImage: -1, cropSize: 64) }
+        #expect(throws: TestSamplingError.nonPositiveCropSize(0)) { try TestSampling.validate(cropsPerImage: 2, cropSize: 0) }
+        #expect(throws: TestSamplingError.nonPositiveCropSize(0)) {
+            _ = try JSONDecoder().decode(TestSampling.self, from: Data(#"{"cropsPerImage": 2, "cropSize": 0, "seed": 1}"#.utf8))
+        }
+        let good = TestSampling(cropsPerImage: 2, cropSize: 32, seed: 1)
+        #expect(try JSONDecoder().decode(TestSampling.self, from: try JSONEncoder().encode(good)) == good)
+    }
+
     @Test("features: every sample under every setting; unreadable files listed, the rest scored")
     func features() throws {
         let (directory, files) = try Self.folder(count: 3, width: 48, height: 40, seed: 1)

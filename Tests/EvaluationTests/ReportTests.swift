@@ -1,6 +1,6 @@
 import Foundation
 import Imaging
-import Evaluation
+@testable import Evaluation
 import OneClass
 import Tensor
 import Testing
@@ -125,6 +125,60 @@ struct ReportTests {
         let decoded = try JSONDecoder().decode(EvaluationReport.self, from: Data(contentsOf: directory.appendingPathComponent("metrics.json")))
         #expect(decoded.settings.count == 4 && decoded.settings[1].table == report.settings[1].table)
         let png = try Image(contentsOf: directory.appendingPathComponent("roc.png"))
-        #expect(png.width == 720 && png.height == 480)
+        #expect(png.width == 960 && png.height > 640)
+        let histogramTable = try String(contentsOf: directory.appendingPathComponent("histogram.csv"), encoding: .utf8)
+        #expect(histogramTable.split(separator: "\n").count == 1 + 3 && histogramTable.hasPrefix("source,samples,p01"))
+        let rocTable = try String(contentsOf: directory.appendingPathComponent("roc.csv"), encoding: .utf8)
+        #expect(rocTable.split(separator: "\n").map { String($0.split(separator: ",")[0]) } == ["source", "gan", "diffusion", "all"])
+    }
+
+    /// An evaluation at real scale: 50 generators, a few scores of −1.5·10⁶ among typical ones of
+    /// −10³. The histogram's axis stays at the 1st–99th percentile and says how many samples it
+    /// leaves out; the ROC legend sits under the plot, clear of the curves and the title. Set
+    /// GRAIN_REPORT_PREVIEW to a folder to keep the figures (Documentation/Results/evaluation-50-generators-*.png).
+    @Test("figures stay readable with 50 generators and extreme outliers")
+    func fiftyGenerators() throws {
+        var generator = RandomGenerator(seed: 50)
+        func normal(_ mean: Double, _ deviation: Double, _ count: Int) -> [Double] {
+            (0..<count).map { _ in mean + deviation * generator.nextStandardNormal() }
+        }
+        let outliers = [-1.5e6, -1.2e6, -9e5, -4e5, -2e5]
+        let real = normal(-1000, 30, 400)
+        let generated = (0..<50).map { g in
+            (name: String(format: "generator_%02d", g), logLikelihoods: normal(-1000 - Double(g) * 4, 40, 60) + (g < outliers.count ? [outliers[g]] : []))
+        }
+        let sources = [(name: "real", logLikelihoods: real)] + generated
+        let threshold = real.sorted()[8]
+        let histogram = Figures.likelihoodHistogram(sources: sources, threshold: threshold, title: "Scores by source (synthetic, 50 generators)")
+        #expect(histogram.xRange.lowerBound > -2000, "the axis runs to \(histogram.xRange.lowerBound)")
+        let range = Figures.histogramRange(sources: sources, threshold: threshold)
+        let below = sources.flatMap(\.logLikelihoods).filter { $0 < range.lowerBound }.count
+        let above = sources.flatMap(\.logLikelihoods).filter { $0 > range.upperBound }.count
+        #expect(below >= outliers.count)
+        #expect(histogram.notes.first == "axis: 1st-99th percentile of all scores; not shown: \(below) below, \(above) above")
+        #expect(histogram.notes.contains("50 generators pooled; per source: the CSV beside this figure"))
+        let table = Figures.sourceSummaryCSV(sources: sources, range: range, threshold: threshold)
+        #expect(table.split(separator: "\n").count == 1 + 51)
+        #expect(table.split(separator: "\n")[2].hasPrefix("generator_00,61,"))
+
+        let labels = { (fake: [Double]) in [SampleClass](repeating: .real, count: real.count) + [SampleClass](repeating: .generated, count: fake.count) }
+        let curves = generated.map { (name: $0.name, curve: ROCCurve(logLikelihoods: real + $0.logLikelihoods, labels: labels($0.logLikelihoods))) }
+        let roc = Figures.rocCurves(curves, title: "ROC, generated = positive (synthetic, 50 generators)")
+        // Every legend entry lies under the plot area and inside the image.
+        let (columns, legendHeight) = roc.legendBelowLayout
+        #expect(columns * Int((legendHeight - 8) / 20) >= 50)
+        #expect(roc.area.bottom + 54 <= Double(roc.height) - legendHeight + 1e-9)
+        let legendTexts = roc.legendCommands().compactMap { command -> Double? in
+            if case .text(_, _, let y, _, _, _, _) = command { return y } else { return nil }
+        }
+        #expect(legendTexts.count == 50 && legendTexts.allSatisfy { $0 > roc.area.bottom + 40 && $0 <= Double(roc.height) })
+
+        if let preview = ProcessInfo.processInfo.environment["GRAIN_REPORT_PREVIEW"] {
+            let folder = URL(fileURLWithPath: preview)
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            try histogram.rasterized().write(to: folder.appendingPathComponent("evaluation-50-generators-histogram.png"), as: .png)
+            try roc.rasterized().write(to: folder.appendingPathComponent("evaluation-50-generators-roc.png"), as: .png)
+            try Data(table.utf8).write(to: folder.appendingPathComponent("evaluation-50-generators-histogram.csv"))
+        }
     }
 }

@@ -27,9 +27,17 @@ private let fixtures = "fixtures/beyond-generation"
         #expect(abs(second - (1 - 0.40821073) / 0.27577711) < 1e-6)
     }
 
-    @Test func capKeepsTheFirstPatches() {
+    @Test func aCapBelowOneIsRefused() {
+        #expect(throws: PatchTokenizerError.nonPositivePatchCap(0)) { _ = try PatchTokenizer(maximumPatches: 0) }
+        #expect(throws: PatchTokenizerError.nonPositivePatchCap(-3)) {
+            _ = try JSONDecoder().decode(PatchTokenizer.self, from: Data(#"{"maximumPatches": -3}"#.utf8))
+        }
+        #expect(PatchTokenizer().maximumPatches == 19_200)
+    }
+
+    @Test func capKeepsTheFirstPatches() throws {
         let image = Image(width: 64, height: 32, channels: 3, repeating: 7)
-        #expect(PatchTokenizer(maximumPatches: 5).tokens(image.patchAlignedTensor()).shape == [1, 5, 3, 16, 16])
+        #expect(try PatchTokenizer(maximumPatches: 5).tokens(image.patchAlignedTensor()).shape == [1, 5, 3, 16, 16])
     }
 
     @Test(.enabled(if: SharedData.exists(fixtures), "../shared/fixtures is absent: the authors' patches are not compared"))

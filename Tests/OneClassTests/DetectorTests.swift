@@ -75,7 +75,7 @@ struct DetectorTests {
                                                                                      regularization: 1e-2), using: &generator)
             let member = Detector.Member(extractor: base.extractor, mixture: mixture, threshold: -1234.5,
                                          provenance: base.provenance, thresholdReport: base.thresholdReport)
-            let detector = Detector(members: [member, member], tokenizer: ImageTokenizer(cropMode: .authorsCompatible, maximumPatches: 7))
+            let detector = Detector(members: [member, member], tokenizer: try ImageTokenizer(cropMode: .authorsCompatible, maximumPatches: 7))
             try DetectorFixture.withTemporaryFolder { folder in
                 let url = folder.appendingPathComponent("\(type).safetensors")
                 try detector.save(to: url)
@@ -317,6 +317,12 @@ struct DetectorTests {
                 of: "\"formatVersion\":\(Detector.formatVersion)", with: "\"formatVersion\":99")
             let future = try rewritten("future.safetensors", metadata: metadata)
             #expect(throws: DetectorError.unsupportedFormatVersion(path: future.path, version: 99)) { try Detector(contentsOf: future) }
+            // Values the constructors refuse, written into the file: a patch cap of 0.
+            var zeroCap = file.metadata
+            zeroCap[Detector.metadataKey] = zeroCap[Detector.metadataKey]!.replacingOccurrences(
+                of: "\"maximumPatches\":\(detector.tokenizer.maximumPatches)", with: "\"maximumPatches\":0")
+            #expect(zeroCap != file.metadata)
+            expectInvalid(try rewritten("zero-cap.safetensors", metadata: zeroCap), containing: "patch cap")
             metadata[Detector.metadataKey] = "{not json"
             expectInvalid(try rewritten("json.safetensors", metadata: metadata), containing: "malformed metadata")
         }
@@ -334,7 +340,7 @@ struct DetectorTests {
             .filter { $0.offset % 40 == 0 }.prefix(3).map(\.element)
         let configuration = Detector.FitConfiguration(
             componentCount: 2, covarianceType: .diagonal, crops: RandomCrops(count: 1, size: 64),
-            tokenizer: ImageTokenizer(maximumPatches: 16), seed: 1)
+            tokenizer: try ImageTokenizer(maximumPatches: 16), seed: 1)
         let detector = try Detector.fit(realImages: real, weights: [URL(fileURLWithPath: SharedData.path("weights/beyond-generation/basic.safetensors"))],
                                         configuration: configuration)
         #expect(detector.fitSummary?.trainingImageCount == 12 && detector.fitSummary?.skipped == [])

@@ -10,6 +10,20 @@ import Testing
         return (0..<count).map(Double.init).shuffled(using: &generator)
     }
 
+    @Test func badInputsGiveTypedErrors() {
+        #expect(throws: ThresholdError.noLogLikelihoods) { try LikelihoodThreshold.validate(logLikelihoods: [], rate: 0.1) }
+        #expect(throws: ThresholdError.rateOutOfRange(1)) { try LikelihoodThreshold.validate(logLikelihoods: [1, 2], rate: 1) }
+        #expect(throws: ThresholdError.rateOutOfRange(-0.1)) { try LikelihoodThreshold.validate(logLikelihoods: [1, 2], rate: -0.1) }
+        #expect(throws: ThresholdError.notANumber(index: 1)) { try LikelihoodThreshold.validate(logLikelihoods: [1, .nan], rate: 0.1) }
+        #expect(throws: ThresholdError.confidenceLevelOutOfRange(1)) {
+            try CalibratedThreshold.validate(calibrationLogLikelihoods: [1, 2, 3], targetFalsePositiveRate: 0.1, confidenceLevel: 1)
+        }
+        #expect(throws: ThresholdError.noLogLikelihoods) {
+            try CalibratedThreshold.validate(calibrationLogLikelihoods: [], targetFalsePositiveRate: 0.1)
+        }
+        #expect(throws: Never.self) { try CalibratedThreshold.validate(calibrationLogLikelihoods: [1, 2, 3], targetFalsePositiveRate: 0) }
+    }
+
     @Test func authorsRuleTakesIndexFloorOfNTimesRate() {
         #expect(LikelihoodThreshold.authors(trainingLogLikelihoods: scrambled(10_000)) == 5)       // ⌊10000·0.0005⌋
         #expect(LikelihoodThreshold.authors(trainingLogLikelihoods: scrambled(1_999)) == 0)        // ⌊0.9995⌋

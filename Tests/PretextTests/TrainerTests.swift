@@ -1,3 +1,4 @@
+import Diffusion
 import Foundation
 import Testing
 import Imaging
@@ -43,7 +44,7 @@ import GrainTestSupport
         let folder = try Self.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let samples = try Self.makeSamples(in: folder, count: 16, seed: 1)
-        let configuration = TrainingConfiguration(task: .realOrGenerated, learningRate: 1e-3, batchSize: 4, cropSize: 16,
+        let configuration = try TrainingConfiguration(task: .realOrGenerated, learningRate: 1e-3, batchSize: 4, cropSize: 16,
                                                   epochs: 4, checkpointInterval: 100, seed: 3)
         let trainer = try ExtractorTrainer(extractor: Self.extractor(seed: 2), configuration: configuration,
                                            training: Array(samples[0..<12]), validation: Array(samples[12...]),
@@ -61,7 +62,7 @@ import GrainTestSupport
         let folder = try Self.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let samples = try Self.makeSamples(in: folder, count: 10, seed: 4)
-        let configuration = TrainingConfiguration(task: .pretext(PretextLoss()), learningRate: 1e-3, batchSize: 3, cropSize: 16,
+        let configuration = try TrainingConfiguration(task: .pretext(PretextLoss()), learningRate: 1e-3, batchSize: 3, cropSize: 16,
                                                   epochs: 2, checkpointInterval: 1, seed: 5)
         let pretextSamples = samples.enumerated().map { i, s in
             TrainingSample(url: s.url, label: i % 11, target: Float(i) / 100, group: s.group)
@@ -98,23 +99,49 @@ import GrainTestSupport
         let samples = try Self.makeSamples(in: folder, count: 8, seed: 7).enumerated().map { i, s in
             TrainingSample(url: s.url, label: i % 11, target: Float(i) / 100, group: s.group)
         }
-        func configuration(epochs: Int, interval: Int = 2, learningRate: Float = 1e-3) -> TrainingConfiguration {
-            TrainingConfiguration(task: .pretext(PretextLoss()), learningRate: learningRate, batchSize: 3, cropSize: 16,
+        func configuration(epochs: Int, interval: Int = 2, learningRate: Float = 1e-3) throws -> TrainingConfiguration {
+            try TrainingConfiguration(task: .pretext(PretextLoss()), learningRate: learningRate, batchSize: 3, cropSize: 16,
                                   epochs: epochs, checkpointInterval: interval, seed: 8)
         }
         func trainer(_ configuration: TrainingConfiguration, _ name: String) throws -> ExtractorTrainer {
             try ExtractorTrainer(extractor: Self.extractor(seed: 9), configuration: configuration, training: samples,
                                  validation: [], output: folder.appendingPathComponent(name))
         }
-        let straight = try trainer(configuration(epochs: 3), "straight")
+        let straight = try trainer(try configuration(epochs: 3), "straight")
         try straight.run()
-        try trainer(configuration(epochs: 1), "extended").run()
-        let extended = try trainer(configuration(epochs: 3, interval: 5), "extended")
+        try trainer(try configuration(epochs: 1), "extended").run()
+        let extended = try trainer(try configuration(epochs: 3, interval: 5), "extended")
         let metrics = try extended.run()
         #expect(extended.step == straight.step && metrics.count == 3)
         let a = straight.model.stateDictionary(), b = extended.model.stateDictionary()
         for (key, value) in a { #expect(value.scalars == b[key]!.scalars, "\(key) differs in the extended run") }
-        #expect(throws: TrainingCheckpointError.self) { try trainer(configuration(epochs: 4, learningRate: 1e-4), "extended").run() }
+        #expect(throws: TrainingCheckpointError.self) { try trainer(try configuration(epochs: 4, learningRate: 1e-4), "extended").run() }
+    }
+
+    /// A progress callback that throws stops the run after a checkpoint; the same call resumes
+    /// and reaches the weights of an uninterrupted run.
+    @Test func progressCanCancelAndTheRunResumes() throws {
+        let folder = try Self.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let samples = try Self.makeSamples(in: folder, count: 6, seed: 11)
+        let configuration = try TrainingConfiguration(task: .realOrGenerated, learningRate: 1e-3, batchSize: 2, cropSize: 16,
+                                                      epochs: 2, checkpointInterval: 100, seed: 12)
+        func trainer(_ name: String) throws -> ExtractorTrainer {
+            try ExtractorTrainer(extractor: Self.extractor(seed: 13), configuration: configuration, training: samples, validation: [],
+                                 output: folder.appendingPathComponent(name))
+        }
+        let straight = try trainer("straight")
+        try straight.run()
+        let cancelled = try trainer("cancelled")
+        #expect(throws: CancellationError.self) {
+            try cancelled.run { progress in if progress.step == 2 { throw CancellationError() } }
+        }
+        #expect(cancelled.checkpoints().last?.step == 2)
+        let resumed = try trainer("cancelled")
+        try resumed.run()
+        #expect(resumed.step == straight.step)
+        let a = straight.model.stateDictionary(), b = resumed.model.stateDictionary()
+        for (key, value) in a { #expect(value.scalars == b[key]!.scalars, "\(key) differs after a cancelled run resumed") }
     }
 
     /// A damaged newest checkpoint (truncated, or not Grain's) stops the resume with an error
@@ -123,7 +150,7 @@ import GrainTestSupport
         let folder = try Self.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let samples = try Self.makeSamples(in: folder, count: 4, seed: 7)
-        let configuration = TrainingConfiguration(task: .realOrGenerated, learningRate: 1e-3, batchSize: 2, cropSize: 16,
+        let configuration = try TrainingConfiguration(task: .realOrGenerated, learningRate: 1e-3, batchSize: 2, cropSize: 16,
                                                   epochs: 1, checkpointInterval: 1, seed: 8)
         let output = folder.appendingPathComponent("run")
         func trainer() throws -> ExtractorTrainer {
@@ -145,7 +172,7 @@ import GrainTestSupport
             try trainer().run()
         } throws: { error in
             print("[foreign checkpoint] \(error)")
-            return "\(error)".contains(checkpoint.path) && "\(error)".contains("not a Grain training checkpoint")
+            return "\(error)".contains(checkpoint.path) && "\(error)".contains("not a grain-extractor-training checkpoint")
         }
     }
 }

@@ -14,14 +14,37 @@ public struct PatchTokenizer: Sendable, Codable, Equatable {
     /// The side of a patch.
     public static let patchSize = 16
 
-    /// The most patches taken from one image (the first ones in raster order).
-    public var maximumPatches: Int
+    /// The authors' cap on patches per image.
+    public static let defaultMaximumPatches = 19_200
 
-    /// Creates a tokenizer; the default cap is the authors' 19,200 patches.
-    public init(maximumPatches: Int = 19_200) {
-        precondition(maximumPatches > 0, "PatchTokenizer: maximumPatches must be positive, got \(maximumPatches)")
+    /// The most patches taken from one image (the first ones in raster order); ≥ 1.
+    public private(set) var maximumPatches: Int
+
+    /// A tokenizer with the authors' cap of 19,200 patches.
+    public init() {
+        maximumPatches = Self.defaultMaximumPatches
+    }
+
+    /// Creates a tokenizer taking at most `maximumPatches` patches per image.
+    ///
+    /// - Throws: ``PatchTokenizerError/nonPositivePatchCap(_:)`` when `maximumPatches < 1`.
+    public init(maximumPatches: Int) throws(PatchTokenizerError) {
+        guard maximumPatches >= 1 else { throw .nonPositivePatchCap(maximumPatches) }
         self.maximumPatches = maximumPatches
     }
+
+    /// A tokenizer whose cap the caller has already validated (≥ 1).
+    package init(validatedMaximumPatches maximumPatches: Int) {
+        self.maximumPatches = maximumPatches
+    }
+
+    /// Decodes a tokenizer and validates its cap.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        try self.init(maximumPatches: try c.decode(Int.self, forKey: .maximumPatches))
+    }
+
+    private enum CodingKeys: String, CodingKey { case maximumPatches }
 
     /// Patch tokens `[1, N, 3, 16, 16]` of `image` `[3, H, W]`, raster order, N ≤ ``maximumPatches``.
     ///
@@ -37,5 +60,18 @@ public struct PatchTokenizer: Sendable, Codable, Equatable {
         let kept = min(rows * columns, maximumPatches)
         let capped = kept < rows * columns ? patches.sliced(axis: 0, start: 0, end: kept) : patches
         return capped.unsqueezed(at: 0)
+    }
+}
+
+/// A patch tokenizer setting out of range (from Swift, the command line or a file).
+public enum PatchTokenizerError: Error, Equatable, CustomStringConvertible {
+    /// The cap on patches per image is below 1.
+    case nonPositivePatchCap(Int)
+
+    /// A readable explanation.
+    public var description: String {
+        switch self {
+        case .nonPositivePatchCap(let cap): "the patch cap (maximumPatches) is \(cap); it must be at least 1"
+        }
     }
 }

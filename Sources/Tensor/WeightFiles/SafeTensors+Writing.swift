@@ -50,6 +50,16 @@ extension SafeTensors {
         }
         let sorted = entries.sorted { $0.0.utf8.lexicographicallyPrecedes($1.0.utf8) }
         let header = headerBytes(for: sorted.map { ($0.0, $0.1.shape, $0.1.dtype) }, metadata: metadata)
+        do {
+            try writeFile(sorted, header: header, to: url)
+        } catch let failure as AtomicFile.Failure {
+            throw WeightFileError.writeFailed(path: failure.path, reason: failure.reason)
+        }
+    }
+
+    /// Writes the header and the entries' data atomically (``AtomicFile``).
+    private static func writeFile(_ sorted: [(String, Entry)], header: [UInt8], to url: URL) throws {
+        let path = url.path
         try AtomicFile.create(at: url) { descriptor in
             var length = UInt64(header.count).littleEndian
             try withUnsafeBytes(of: &length) { try AtomicFile.writeAll(descriptor, $0, path: path) }
@@ -101,55 +111,9 @@ extension SafeTensors {
     }
 }
 
-// MARK: - Atomic file writing
+// MARK: - Little-endian float32
 
-/// Writing a file so that readers never see it half-written.
-enum AtomicFile {
-    /// Creates a temporary file next to `url`, lets `body` fill it, flushes it to disk and renames
-    /// it over `url`; on any failure the temporary file is removed and `url` is left untouched.
-    static func create(at url: URL, _ body: (Int32) throws -> Void) throws {
-        let path = url.path
-        let folder = url.deletingLastPathComponent().path
-        let temporaryPath = folder + "/." + url.lastPathComponent + ".tmp-" + String(UInt64.random(in: 0...UInt64.max), radix: 16)
-        let descriptor = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else {
-            throw WeightFileError.writeFailed(path: path, reason: "cannot create a temporary file in \(folder): \(String(cString: strerror(errno)))")
-        }
-        var closed = false
-        do {
-            try body(descriptor)
-            guard fsync(descriptor) == 0 else {
-                throw WeightFileError.writeFailed(path: path, reason: "fsync: \(String(cString: strerror(errno)))")
-            }
-            closed = true
-            guard close(descriptor) == 0 else {
-                throw WeightFileError.writeFailed(path: path, reason: "close: \(String(cString: strerror(errno)))")
-            }
-            guard rename(temporaryPath, path) == 0 else {
-                throw WeightFileError.writeFailed(path: path, reason: "rename: \(String(cString: strerror(errno)))")
-            }
-        } catch {
-            if !closed { close(descriptor) }
-            unlink(temporaryPath)
-            throw error
-        }
-    }
-
-    /// Writes every byte of `bytes`, retrying after short writes and interrupts.
-    static func writeAll(_ descriptor: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws {
-        guard var cursor = bytes.baseAddress else { return }
-        var remaining = bytes.count
-        while remaining > 0 {
-            let written = write(descriptor, cursor, min(remaining, 1 << 30))
-            if written < 0 {
-                if errno == EINTR { continue }
-                throw WeightFileError.writeFailed(path: path, reason: String(cString: strerror(errno)))
-            }
-            cursor += written
-            remaining -= written
-        }
-    }
-
+extension AtomicFile {
     /// Writes `elements` as little-endian float32: directly on a little-endian machine, through a
     /// byte-swapped staging buffer otherwise.
     static func writeLittleEndian(_ descriptor: Int32, _ elements: UnsafeBufferPointer<Float>, path: String) throws {
