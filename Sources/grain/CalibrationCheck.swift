@@ -21,8 +21,8 @@ struct CalibrationCheck: ParsableCommand {
     @OptionGroup var options: FitOptions
     @Option(name: .customLong("real"), parsing: .upToNextOption, help: "Folders or files of real photographs (JPEG, PNG).")
     var real: [String]
-    @Option(help: "How many random splits.") var splits = 20
-    @Option(help: "The fraction of the photos set aside as unseen test photos in each split.") var testFraction = 0.3
+    @Option(parsing: .unconditional, help: "How many random splits.") var splits = 20
+    @Option(parsing: .unconditional, help: "The fraction of the photos set aside as unseen test photos in each split.") var testFraction = 0.3
     @Flag(help: "Print the result as one JSON object on standard output.") var json = false
 
     func validate() throws {

@@ -40,14 +40,14 @@ struct Evaluate: ParsableCommand {
     @Option(help: "Downscaling factors to sweep, comma-separated (e.g. 0.9,0.8,0.7,0.6,0.5).") var downscale: String?
     @Option(help: "Bias audit: re-encode both classes as JPEG at this quality in memory, e.g. jpeg:90 (repeatable); reported beside the original files.")
     var matchFormat: [String] = []
-    @Option(help: "Bias audit: resize both classes so the shorter side is S, then centre-crop S×S (repeatable).")
+    @Option(parsing: .unconditionalSingleValue, help: "Bias audit: resize both classes so the shorter side is S, then centre-crop S×S (repeatable).")
     var matchSize: [Int] = []
-    @Option(help: "Random crops per test image (0: the whole image).") var testCrops = 0
-    @Option(help: "Side of the test crops.") var testCropSize = 256
+    @Option(parsing: .unconditional, help: "Random crops per test image (0: the whole image).") var testCrops = 0
+    @Option(parsing: .unconditional, help: "Side of the test crops.") var testCropSize = 256
     @Option(help: "A detector file from `grain fit`.") var detector: String?
 
     @OptionGroup var fit: FitOptions
-    @Option(help: "Fit on every photo under this folder.") var fitReal: String?
+    @Option(parsing: .unconditional, help: "Fit on every photo under this folder.") var fitReal: String?
     @Option(help: "Fit on this seeded fraction of --real and test on the rest.") var fitFraction: Double?
 
     @Flag(help: "Also write every feature to features.safetensors.") var saveFeatures = false

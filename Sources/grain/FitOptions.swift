@@ -64,29 +64,29 @@ struct FitOptions: ParsableArguments {
     var preset: FitPreset = .recommended
     @Option(name: .customLong("weights"), help: "Extractor weights, once per member (default: $GRAIN_WEIGHTS; there is no built-in default).")
     var weights: [String] = []
-    @Option(help: "Mixture components: auto (photo-grouped cross-validation over a grid) or a number (recommended: auto; paper: 6).")
+    @Option(parsing: .unconditional, help: "Mixture components: auto (photo-grouped cross-validation over a grid) or a number (recommended: auto; paper: 6).")
     var components: ComponentChoice?
     @Option(help: "Covariance type: full, diagonal, tied or spherical (with --components auto: only this type is tried).")
     var covariance: GaussianMixture.CovarianceType?
-    @Option(help: "Added to every covariance's diagonal (with --components auto: only this value is tried; fixed default 1e-3, paper 1e-6).")
+    @Option(parsing: .unconditional, help: "Added to every covariance's diagonal (with --components auto: only this value is tried; fixed default 1e-3, paper 1e-6).")
     var regularization: Double?
-    @Option(help: "Cross-validation folds for --components auto (photos are never split across folds).") var folds = 5
-    @Option(help: "EM iterations at most.") var maxIterations = 100
-    @Option(help: "EM restarts (the best is kept).") var initializations = 1
+    @Option(parsing: .unconditional, help: "Cross-validation folds for --components auto (photos are never split across folds).") var folds = 5
+    @Option(parsing: .unconditional, help: "EM iterations at most.") var maxIterations = 100
+    @Option(parsing: .unconditional, help: "EM restarts (the best is kept).") var initializations = 1
     @Option(help: "Threshold rule: calibrated (on held-out photos, --target-fpr) or authors (in-sample, --rate) (recommended: calibrated; paper: authors).")
     var threshold: ThresholdRule?
-    @Option(help: "The authors' threshold rate: fraction of training samples below the threshold (with --threshold authors).")
+    @Option(parsing: .unconditional, help: "The authors' threshold rate: fraction of training samples below the threshold (with --threshold authors).")
     var rate = 0.0005
-    @Option(help: "The fraction of the real photos held out to calibrate the threshold (whole photos; default 0.2).")
+    @Option(parsing: .unconditional, help: "The fraction of the real photos held out to calibrate the threshold (whole photos; default 0.2).")
     var calibrate: Double?
-    @Option(help: "The false-positive rate on real photos the calibrated threshold aims for (default 0.05).")
+    @Option(parsing: .unconditional, help: "The false-positive rate on real photos the calibrated threshold aims for (default 0.05).")
     var targetFpr: Double?
-    @Option(help: "Random crops per training photo (0: the whole image; recommended 32, paper 0).") var cropsPerImage: Int?
-    @Option(help: "Largest side of the random crops, in pixels (a multiple of 16).") var cropSize = 256
-    @Option(help: "Smallest side of the random crops, in pixels (a multiple of 16; recommended 64).") var cropMinSize: Int?
+    @Option(parsing: .unconditional, help: "Random crops per training photo (0: the whole image; recommended 32, paper 0).") var cropsPerImage: Int?
+    @Option(parsing: .unconditional, help: "Largest side of the random crops, in pixels (a multiple of 16).") var cropSize = 256
+    @Option(parsing: .unconditional, help: "Smallest side of the random crops, in pixels (a multiple of 16; recommended 64).") var cropMinSize: Int?
     @OptionGroup var tokenizerOptions: TokenizerOptions
-    @Option(help: "Seed for the split, the crops, the folds and the mixture's initialisation.") var seed: UInt64 = 42
-    @Option(help: "Largest image to decode, in pixels (larger ones are skipped).") var pixelLimit = 89_478_485
+    @Option(parsing: .unconditional, help: "Seed for the split, the crops, the folds and the mixture's initialisation.") var seed: UInt64 = 42
+    @Option(parsing: .unconditional, help: "Largest image to decode, in pixels (larger ones are skipped).") var pixelLimit = 89_478_485
 
     func validate() throws {
         if case let .fixed(count)? = components, count < 1 { throw ValidationError("--components must be auto or ≥ 1, got \(count)") }
