@@ -370,14 +370,14 @@ struct Evaluate: ParsableCommand {
     /// Computes every test sample's features under every setting.
     func extractTestFeatures(settings: [ImagePerturbation], sourceNames: [String], realFiles: [String], fit: Detector.FitFeatures?,
                              tokenizer: ImageTokenizer, extractors: [LowLevelFeatureExtractor], weightFiles: [String]) -> FeatureSet {
-        let sampling = TestSampling(cropsPerImage: testCrops, cropSize: testCropSize, seed: fit.seed)
+        let sampling = TestSampling(cropsPerImage: testCrops, cropSize: testCropSize, seed: self.fit.seed)
         let sources: [[URL]] = [realFiles.map { URL(fileURLWithPath: $0) }] + fake.map { ImageFiles.expand([$0]) }
         var set = FeatureSet(fit: fit, tests: Array(repeating: [], count: settings.count), weightFiles: weightFiles)
         var progress = Progress(total: sources.map(\.count).reduce(0, +), unit: "test images")
         for (sourceIndex, files) in sources.enumerated() {
             let result = Evaluation.features(
                 files: files, perturbations: settings, sampling: sampling, streamBase: UInt64(sourceIndex * 1_000_003),
-                memberCount: extractors.count, pixelLimit: fit.pixelLimit,
+                memberCount: extractors.count, pixelLimit: self.fit.pixelLimit,
                 extract: { image in
                     let tokens = tokenizer.tokens(image)
                     return extractors.map { $0.features(tokens).scalars }
@@ -389,7 +389,7 @@ struct Evaluate: ParsableCommand {
         set.provenance = [
             "weights": weightFiles.joined(separator: ", "), "crop_mode": tokenizer.cropMode.rawValue,
             "maximum_patches": "\(tokenizer.maximumPatches)", "real_test_photos": "\(realFiles.count)",
-            "test_samples": testCrops > 0 ? "\(testCrops) random \(testCropSize)×\(testCropSize) crops per larger image, seed \(fit.seed)" : "whole images",
+            "test_samples": testCrops > 0 ? "\(testCrops) random \(testCropSize)×\(testCropSize) crops per larger image, seed \(self.fit.seed)" : "whole images",
             "generators": sourceNames.dropFirst().joined(separator: ", "),
         ]
         return set
