@@ -15,7 +15,7 @@ extension EvidenceMap {
 
     /// The map drawn over `image` as an RGB picture: the image (downscaled to at most
     /// `maximumWidth` pixels wide, in grey levels) with each pixel tinted by the mean margin of the
-    /// windows covering it (``patchMargins()``) on a diverging scale centred on the threshold —
+    /// windows covering it (`patchMargins()`) on a diverging scale centred on the threshold —
     /// blue above it (typical of the real photos the detector was fitted on), near-white at it,
     /// red below it (atypical); the two sides are scaled separately to the highest and lowest
     /// margin (matplotlib's `TwoSlopeNorm`). Pixels outside the patch grid are darkened (not
@@ -27,8 +27,8 @@ extension EvidenceMap {
     /// - Parameters:
     ///   - image: the image the map was computed for (its size is checked).
     ///   - maximumWidth: the widest the image is drawn, in pixels (at least 64).
-    /// - Throws: ``EvidenceError/imageSizeMismatch(expectedWidth:expectedHeight:width:height:)``
-    ///   for another image, ``EvidenceError/invalidConfiguration(_:)`` for `maximumWidth < 64`.
+    /// - Throws: `EvidenceError.imageSizeMismatch`
+    ///   for another image, `EvidenceError.invalidConfiguration` for `maximumWidth < 64`.
     public func rendered(over image: Image, maximumWidth: Int = 1024) throws(EvidenceError) -> Image {
         guard image.width == imageWidth && image.height == imageHeight else {
             throw .imageSizeMismatch(expectedWidth: imageWidth, expectedHeight: imageHeight, width: image.width, height: image.height)
