@@ -51,8 +51,10 @@ extension Detector {
             throw .windowOverPatchCap(windowPatches: side, maximumPatches: tokenizer.maximumPatches)
         }
         // Images under one patch on a side are resized up by the tokenizer: no region to map.
-        let (rows, columns) = image.width < patch || image.height < patch
-            ? (0, 0) : tokenizer.grid(width: image.width, height: image.height)
+        var (rows, columns) = (0, 0)
+        if image.width >= patch && image.height >= patch {
+            (rows, columns) = tokenizer.grid(width: image.width, height: image.height)
+        }
         let rowOrigins = configuration.origins(extent: rows), columnOrigins = configuration.origins(extent: columns)
         guard !rowOrigins.isEmpty && !columnOrigins.isEmpty else {
             throw .imageTooSmall(path: path, width: image.width, height: image.height, rows: rows, columns: columns,

@@ -41,8 +41,7 @@ struct Explain: ParsableCommand {
         do {
             let model = try Detector(contentsOf: URL(fileURLWithPath: detector))
             let url = URL(fileURLWithPath: image)
-            let picture: Image
-            do { picture = try Image(contentsOf: url, pixelLimit: pixelLimit) } catch { throw DetectorError.image(error) }
+            let picture = try Image(contentsOf: url, pixelLimit: pixelLimit)
             var progress: Progress?
             var reported = 0
             let map = try model.evidence(picture, configuration: configuration, path: url.path) { done, total in

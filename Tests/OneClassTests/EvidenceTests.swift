@@ -87,7 +87,7 @@ struct EvidenceTests {
         let sorted = map.windows.sorted { $0.margin < $1.margin }
         print("pasted region: margins low to high", sorted.map { "(\($0.row),\($0.column)) \(Int($0.margin))" })
         #expect(overlaps(sorted[0]))
-        let inside = try #require(map.windows.first { $0.row == 4 && $0.column == 4 })
+        let inside = try #require(map.windows.first(where: { $0.row == 4 && $0.column == 4 }))
         let outside = map.windows.filter { !overlaps($0) }
         #expect(outside.count == 16)
         #expect(outside.allSatisfy { $0.margin > inside.margin })
@@ -108,7 +108,7 @@ struct EvidenceTests {
 
         let detector = DetectorFixture.fitted.detector
         // 100×100: a 6×6 grid, too small for the default 8×8 window; the message suggests 6.
-        do {
+        do throws(EvidenceError) {
             _ = try detector.evidence(DetectorFixture.syntheticImage(seed: 3, width: 100, height: 100), path: "small.png")
             Issue.record("expected imageTooSmall")
         } catch {
@@ -121,7 +121,7 @@ struct EvidenceTests {
                                   configuration: try EvidenceConfiguration(windowPatches: 1, stridePatches: 1))
         }
         // 25 windows over a limit of 3: refused before any extractor pass, the limit named.
-        do {
+        do throws(EvidenceError) {
             _ = try detector.evidence(DetectorFixture.syntheticImage(seed: 5, width: 192, height: 192),
                                       configuration: try EvidenceConfiguration(windowPatches: 4, stridePatches: 2, maximumWindows: 3))
             Issue.record("expected tooManyWindows")
@@ -136,7 +136,7 @@ struct EvidenceTests {
         }
         // An unreadable file: the detector's error, naming it.
         let missing = URL(fileURLWithPath: "/nonexistent/photo.png")
-        do {
+        do throws(EvidenceError) {
             _ = try detector.evidence(contentsOf: missing)
             Issue.record("expected a decoding error")
         } catch {
