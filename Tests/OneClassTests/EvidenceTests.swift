@@ -91,8 +91,10 @@ struct EvidenceTests {
         let outside = map.windows.filter { !overlaps($0) }
         #expect(outside.count == 16)
         #expect(outside.allSatisfy { $0.margin > inside.margin })
-        let overlapping = map.windows.filter(overlaps).map(\.margin)
-        #expect(overlapping.reduce(0, +) / Double(overlapping.count) < outside.map(\.margin).reduce(0, +) / Double(outside.count))
+        let overlapping: [Double] = map.windows.filter(overlaps).map(\.margin)
+        let overlappingMean: Double = overlapping.reduce(0, +) / Double(overlapping.count)
+        let outsideMean: Double = outside.map(\.margin).reduce(0, +) / Double(outside.count)
+        #expect(overlappingMean < outsideMean)
     }
 
     @Test func badConfigurationsAndImagesAreRefusedWithReasons() throws {
