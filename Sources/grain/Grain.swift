@@ -7,7 +7,7 @@ struct Grain: ParsableCommand {
         commandName: "grain",
         abstract: "Detect AI-generated images as anomalies against the low-level statistics of real photographs.",
         version: "0.1.0",
-        subcommands: [Parity.self, Features.self, Fit.self, Detect.self, Evaluate.self, CalibrationCheck.self, Convert.self, Inspect.self,
+        subcommands: [Parity.self, Features.self, Fit.self, Detect.self, Explain.self, Evaluate.self, CalibrationCheck.self, Convert.self, Inspect.self,
                       PretextCommand.self, DenoiserCommand.self, Train.self, Finetune.self, PlotMetrics.self,
                       BenchmarkExtractor.self, BenchmarkStableDiffusion.self, BenchmarkMixture.self, BenchmarkTrain.self,
                       Runtime.self]
