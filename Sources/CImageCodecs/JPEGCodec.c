@@ -110,6 +110,35 @@ GrainCodecStatus grain_jpeg_read_info(const uint8_t *data, size_t size, GrainIma
     return GrainCodecStatusOK;
 }
 
+GrainCodecStatus grain_jpeg_read_tables(const uint8_t *data, size_t size, GrainJpegTables *tables,
+                                        char *message, size_t messageCapacity) {
+    memset(tables, 0, sizeof *tables);
+    struct jpeg_decompress_struct cinfo;
+    GrainJpegContext context;
+    install(&context, &cinfo.err, message, messageCapacity);
+    if (setjmp(context.jump)) {
+        jpeg_destroy_decompress(&cinfo);
+        return context.status;
+    }
+    jpeg_create_decompress(&cinfo);
+    jpeg_mem_src(&cinfo, data, (unsigned long)size);
+    jpeg_read_header(&cinfo, TRUE);
+    for (int t = 0; t < 4 && t < NUM_QUANT_TBLS; t++) {
+        const JQUANT_TBL *table = cinfo.quant_tbl_ptrs[t];
+        if (table == NULL) continue;
+        tables->tablePresent[t] = 1;
+        for (int i = 0; i < 64; i++) tables->tables[t][i] = table->quantval[i];
+    }
+    tables->components = cinfo.num_components;
+    for (int c = 0; c < cinfo.num_components && c < 4; c++) {
+        tables->tableIndex[c] = cinfo.comp_info[c].quant_tbl_no;
+        tables->horizontalSampling[c] = cinfo.comp_info[c].h_samp_factor;
+        tables->verticalSampling[c] = cinfo.comp_info[c].v_samp_factor;
+    }
+    jpeg_destroy_decompress(&cinfo);
+    return GrainCodecStatusOK;
+}
+
 // Pillow's MULDIV255: a * b / 255, rounded.
 static inline int multiply_divide_255(int a, int b) {
     int t = a * b + 128;
