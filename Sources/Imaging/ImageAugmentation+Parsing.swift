@@ -61,8 +61,9 @@ extension ImageAugmentation {
         self = fields
     }
 
-    /// The compact text form ``init(parsing:)`` reads: only the transformations that can happen,
-    /// `none` when none can.
+    /// The compact text form ``init(parsing:)`` reads back to an equal configuration: the
+    /// transformations that can happen and the chroma settings that differ from the defaults,
+    /// `none` when there is nothing to say.
     public var description: String {
         var terms: [String] = []
         if downscaleProbability > 0 {
@@ -72,9 +73,9 @@ extension ImageAugmentation {
         if jpegProbability > 0 {
             terms.append("jpeg:\(jpegMinimumQuality)-\(jpegMaximumQuality)"
                          + (jpegProbability == 1 ? "" : "@\(Self.format(jpegProbability))"))
-            if fullChromaMinimumQuality != 90 { terms.append("chroma444:\(fullChromaMinimumQuality)") }
-            if chroma422Probability > 0 { terms.append("chroma422:\(Self.format(chroma422Probability))") }
         }
+        if fullChromaMinimumQuality != 90 { terms.append("chroma444:\(fullChromaMinimumQuality)") }
+        if chroma422Probability > 0 { terms.append("chroma422:\(Self.format(chroma422Probability))") }
         if pngProbability > 0 { terms.append("png:\(Self.format(pngProbability))") }
         return terms.isEmpty ? "none" : terms.joined(separator: ",")
     }

@@ -48,8 +48,10 @@ import Testing
         let chroma = domain.reasons(for: try Self.describe(width: 40, height: 40, .jpeg(quality: 80, subsampling: .ratio444)), patchCount: 321)
         #expect(chroma == [.chromaLayoutNeverSeen(layout: "4:4:4", fitted: ["4:2:0"]),
                            .patchCountAboveRange(patchCount: 321, largestFitted: 256, highestAccepted: 320)])
-        // A 16-bit PNG: never-seen format, bit depth.
-        let deep = try ImageSourceDescription(contentsOf: Fixtures.directory.appendingPathComponent("../../ImagingTests/Fixtures/synthetic/rgb16.png").standardizedFileURL)
+        // A 16-bit PNG (Grain writes 8-bit PNGs, so the header field is set by hand): never-seen
+        // format, bit depth.
+        var deep = try Self.describe(width: 40, height: 40, .png)
+        deep.bitDepth = 16
         let reasons = domain.reasons(for: deep, patchCount: 100)
         #expect(reasons.map(\.code) == ["format", "bit-depth"])
         #expect(reasons[1].description == "16-bit image, fit saw 8-bit only")
