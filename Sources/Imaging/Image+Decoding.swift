@@ -37,7 +37,7 @@ public enum ImageFormat: String, Codable, Sendable, CaseIterable {
 }
 
 /// What an image file's header declares, read without decoding the pixels.
-public struct ImageHeader: Sendable, Equatable {
+public struct ImageHeader: Codable, Sendable, Equatable {
     /// The file's format.
     public var format: ImageFormat
     /// Columns.

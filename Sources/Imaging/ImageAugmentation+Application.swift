@@ -79,8 +79,8 @@ public struct AugmentedImage: Sendable {
     public func description(source: ImageSourceDescription) throws(ImageError) -> ImageSourceDescription {
         if let encoded { return try ImageSourceDescription(data: encoded, name: "<augmented>") }
         var description = source
-        description.width = image.width
-        description.height = image.height
+        description.header.width = image.width
+        description.header.height = image.height
         return description
     }
 }

@@ -88,20 +88,8 @@ public struct JPEGCompression: Codable, Equatable, Sendable {
 /// IDAT), so it can be taken for every file a detector is fitted on or asked about, to record the
 /// domain of the fit and to tell when an image lies outside it.
 public struct ImageSourceDescription: Codable, Equatable, Sendable {
-    /// The file's format.
-    public var format: ImageFormat
-    /// Columns.
-    public var width: Int
-    /// Rows.
-    public var height: Int
-    /// Colour components stored in the file (see ``ImageHeader/components``).
-    public var components: Int
-    /// Bits per stored sample (JPEG: 8; PNG: 1, 2, 4, 8 or 16).
-    public var bitDepth: Int
-    /// True for a progressive JPEG or an Adam7-interlaced PNG.
-    public var isProgressive: Bool
-    /// The PNG colour type; nil for JPEG.
-    public var pngColorType: PNGColorType?
+    /// Format, size, components, bit depth, interlacing and PNG colour type.
+    public var header: ImageHeader
     /// The JPEG compression settings; nil for PNG.
     public var jpeg: JPEGCompression?
 
@@ -113,14 +101,7 @@ public struct ImageSourceDescription: Codable, Equatable, Sendable {
     /// - Throws: ``ImageError`` as ``Image/header(of:name:)`` does; ``ImageError/corrupt(path:detail:)``
     ///   for a JPEG whose components refer to an undefined quantisation table.
     public init(data: Data, name: String = "<memory>") throws(ImageError) {
-        let header = try Image.header(of: data, name: name)
-        format = header.format
-        width = header.width
-        height = header.height
-        components = header.components
-        bitDepth = header.bitDepth
-        isProgressive = header.isProgressive
-        pngColorType = header.pngColorType
+        header = try Image.header(of: data, name: name)
         jpeg = header.format == .jpeg ? try Self.jpegCompression(of: data, name: name) : nil
     }
 

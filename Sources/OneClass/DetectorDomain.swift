@@ -133,14 +133,14 @@ public struct DetectorDomain: Codable, Equatable, Sendable {
         let descriptions = images.map(\.description)
         let jpegs = descriptions.compactMap(\.jpeg)
         imageCount = images.count
-        formats = counts(descriptions.map(\.format.rawValue))
-        bitDepths = counts(descriptions.map { "\($0.bitDepth)" })
-        componentCounts = counts(descriptions.map { "\($0.components)" })
+        formats = counts(descriptions.map(\.header.format.rawValue))
+        bitDepths = counts(descriptions.map { "\($0.header.bitDepth)" })
+        componentCounts = counts(descriptions.map { "\($0.header.components)" })
         chromaLayouts = counts(jpegs.map(\.chroma.rawValue))
         standardJPEGCount = jpegs.filter(\.quality.isStandard).count
         nonStandardJPEGCount = jpegs.count - standardJPEGCount
         jpegQualities = Summary(jpegs.map(\.quality.quality))
-        guard let widths = Summary(descriptions.map(\.width)), let heights = Summary(descriptions.map(\.height)),
+        guard let widths = Summary(descriptions.map(\.header.width)), let heights = Summary(descriptions.map(\.header.height)),
               let patchCounts = Summary(images.map(\.patchCount)) else { throw .empty }
         (self.widths, self.heights, self.patchCounts) = (widths, heights, patchCounts)
         self.tolerance = tolerance
@@ -155,15 +155,15 @@ public struct DetectorDomain: Codable, Equatable, Sendable {
     ///   chroma, tables, quality, patch count).
     public func reasons(for description: ImageSourceDescription, patchCount: Int) -> [DomainReason] {
         var reasons: [DomainReason] = []
-        let format = description.format.rawValue
+        let format = description.header.format.rawValue
         if formats[format] == nil {
             reasons.append(.formatNeverSeen(format: format, fitted: formats.keys.sorted()))
         }
-        if bitDepths["\(description.bitDepth)"] == nil {
-            reasons.append(.bitDepthNeverSeen(bitDepth: description.bitDepth, fitted: bitDepths.keys.compactMap { Int($0) }.sorted()))
+        if bitDepths["\(description.header.bitDepth)"] == nil {
+            reasons.append(.bitDepthNeverSeen(bitDepth: description.header.bitDepth, fitted: bitDepths.keys.compactMap { Int($0) }.sorted()))
         }
-        if componentCounts["\(description.components)"] == nil {
-            reasons.append(.componentCountNeverSeen(components: description.components,
+        if componentCounts["\(description.header.components)"] == nil {
+            reasons.append(.componentCountNeverSeen(components: description.header.components,
                                                     fitted: componentCounts.keys.compactMap { Int($0) }.sorted()))
         }
         if let jpeg = description.jpeg, standardJPEGCount + nonStandardJPEGCount > 0 {

@@ -116,12 +116,12 @@ import Testing
         #expect(augmented.image == expected.image && augmented.encoded == expected.encoded)
         let source = try ImageSourceDescription(data: image.encoded(as: .png))
         let described = try augmented.description(source: source)
-        #expect(described.format == .jpeg && described.width == 21 && described.height == 17)
+        #expect(described.header.format == .jpeg && described.header.width == 21 && described.header.height == 17)
         #expect(described.jpeg?.quality.quality == 72 && described.jpeg?.chroma == .ratio422)
         // A PNG round trip is the identity on pixels, but the file becomes a PNG.
         let png = try AugmentationPlan(pngRoundTrip: true).applied(to: image)
         #expect(png.image == image)
-        #expect(try png.description(source: source).format == .png)
+        #expect(try png.description(source: source).header.format == .png)
         // Nothing drawn: the image and its description (with the same size) are unchanged.
         let untouched = try AugmentationPlan().applied(to: image)
         #expect(untouched.image == image && untouched.encoded == nil)

@@ -34,8 +34,8 @@ func texturedImage(width: Int, height: Int, seed: UInt64) -> Image {
                 #expect(jpeg.quality.isStandard && jpeg.quality.meanAbsoluteDifference == 0)
                 #expect(jpeg.chroma.subsampling == subsampling, "q\(quality): read \(jpeg.chroma)")
                 #expect(jpeg.chrominanceTable != nil)
-                #expect(description.format == .jpeg && description.width == 37 && description.height == 29)
-                #expect(description.bitDepth == 8 && description.components == 3 && description.pngColorType == nil)
+                #expect(description.header.format == .jpeg && description.header.width == 37 && description.header.height == 29)
+                #expect(description.header.bitDepth == 8 && description.header.components == 3 && description.header.pngColorType == nil)
             }
         }
         for quality in [1, 5, 50, 99] {
@@ -87,7 +87,7 @@ func texturedImage(width: Int, height: Int, seed: UInt64) -> Image {
             let description = try describe(name)
             let jpeg = try #require(description.jpeg, "\(name)")
             #expect(jpeg.quality.quality == quality && jpeg.quality.isStandard, "\(name): \(jpeg.quality)")
-            #expect(jpeg.chroma == chroma && description.isProgressive == progressive, "\(name): \(jpeg.chroma)")
+            #expect(jpeg.chroma == chroma && description.header.isProgressive == progressive, "\(name): \(jpeg.chroma)")
         }
         let cmyk = try #require(try describe("cmyk_q90.jpg").jpeg)
         #expect(cmyk.chroma == .other && cmyk.samplingFactors.count == 4)
@@ -97,10 +97,10 @@ func texturedImage(width: Int, height: Int, seed: UInt64) -> Image {
         ]
         for (name, colorType, depth) in pngs {
             let description = try describe(name)
-            #expect(description.format == .png && description.jpeg == nil, "\(name)")
-            #expect(description.pngColorType == colorType && description.bitDepth == depth, "\(name): \(String(describing: description.pngColorType)) \(description.bitDepth)")
+            #expect(description.header.format == .png && description.jpeg == nil, "\(name)")
+            #expect(description.header.pngColorType == colorType && description.header.bitDepth == depth, "\(name): \(String(describing: description.header.pngColorType)) \(description.header.bitDepth)")
         }
-        #expect(try describe("rgb8_interlaced.png").isProgressive)
+        #expect(try describe("rgb8_interlaced.png").header.isProgressive)
     }
 
     /// A description survives JSON; bad input gives the header reader's typed errors.

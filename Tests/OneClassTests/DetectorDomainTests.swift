@@ -51,7 +51,7 @@ import Testing
         // A 16-bit PNG (Grain writes 8-bit PNGs, so the header field is set by hand): never-seen
         // format, bit depth.
         var deep = try Self.describe(width: 40, height: 40, .png)
-        deep.bitDepth = 16
+        deep.header.bitDepth = 16
         let reasons = domain.reasons(for: deep, patchCount: 100)
         #expect(reasons.map(\.code) == ["format", "bit-depth"])
         #expect(reasons[1].description == "16-bit image, fit saw 8-bit only")
