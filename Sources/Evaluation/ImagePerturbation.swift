@@ -13,22 +13,19 @@ public enum ImagePerturbation: Codable, Hashable, Sendable, CustomStringConverti
     /// `max(1, round(W·factor)) × max(1, round(H·factor))`.
     case downscale(factor: Double)
 
-    /// The perturbed image.
+    /// The perturbed image, through Imaging's one implementation of each degradation
+    /// (`Image.jpegRoundTrip(quality:subsampling:)` on the RGB image, `Image.downscaled(by:)`).
     ///
-    /// - Throws: `ImageError` from the JPEG encoder or decoder (e.g. a quality outside 1…100).
-    /// - Precondition: a downscaling factor in (0, 1].
+    /// - Throws: `ImageError` from the JPEG encoder or decoder, or for a quality outside 1…100 or
+    ///   a downscaling factor outside (0, 1].
     public func applied(to image: Image) throws(ImageError) -> Image {
         switch self {
         case .original:
             return image
         case .jpeg(let quality):
-            let rgb = image.channels == 3 ? image : image.convertedToRGB()
-            return try Image(data: rgb.encoded(as: .jpeg(quality: quality)), name: "<jpeg q\(quality)>")
+            return try image.convertedToRGB().jpegRoundTrip(quality: quality).image
         case .downscale(let factor):
-            precondition(factor > 0 && factor <= 1, "ImagePerturbation.downscale: factor \(factor) outside (0, 1]")
-            let width = max(1, Int((Double(image.width) * factor).rounded()))
-            let height = max(1, Int((Double(image.height) * factor).rounded()))
-            return width == image.width && height == image.height ? image : image.resized(width: width, height: height, filter: .bicubic)
+            return try image.downscaled(by: factor)
         }
     }
 
