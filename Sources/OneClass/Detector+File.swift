@@ -12,7 +12,7 @@ import Tensor
 //                                                [k, 528] diagonal, [k] spherical
 //
 // and `__metadata__` holds `format: grain.detector` and, under `grain.detector`, JSON (the
-// `FileMetadata` below): the format version, the tokenizer, and per member the weights' file name
+// `FileMetadata` below): the format version, the tokenizer, the scoring, and per member the weights' file name
 // and SHA-256, the digest of the embedded parameters, the mixture's configuration and convergence
 // record, the threshold and how it was chosen; plus the fit summary. The mixture's covariances are
 // not stored (they play no part in scoring); loading recomputes them from the precision factors.
@@ -40,6 +40,8 @@ extension Detector {
         var formatVersion: Int
         var creator: String
         var tokenizer: ImageTokenizer
+        /// Absent in files written before multi-crop scoring: the whole image.
+        var scoring: Scoring?
         var members: [MemberRecord]
         var fit: FitSummary?
     }
@@ -70,7 +72,7 @@ extension Detector {
             entries.append(("member\(m).mixture.precisions_cholesky", factors))
         }
         let metadata = FileMetadata(
-            formatVersion: Detector.formatVersion, creator: "Grain", tokenizer: tokenizer,
+            formatVersion: Detector.formatVersion, creator: "Grain", tokenizer: tokenizer, scoring: scoring,
             members: members.map { member in
                 let mixture = member.mixture
                 return FileMetadata.MemberRecord(
@@ -211,7 +213,7 @@ extension Detector {
             throw invalid("unexpected tensor '\(extra)'")
         }
         guard metadata.tokenizer.maximumPatches > 0 else { throw invalid("the tokenizer's patch cap must be positive") }
-        self.init(members: members, tokenizer: metadata.tokenizer, fitSummary: metadata.fit)
+        self.init(members: members, tokenizer: metadata.tokenizer, scoring: metadata.scoring ?? .wholeImage, fitSummary: metadata.fit)
     }
 
     /// Loads the detector file at `path`; see ``init(contentsOf:)``.
