@@ -56,6 +56,16 @@ func runProcess(_ executable: URL, _ arguments: [String], in folder: URL) throws
                errors: String(decoding: try Data(contentsOf: errURL), as: UTF8.self))
 }
 
+/// Writes random extractor weights (uniform ±0.2, norm scales near 1, seeded by parameter index).
+func writeRandomWeights(to url: URL) throws {
+    var random: [String: Tensor] = [:]
+    for (index, (key, parameter)) in LowLevelFeatureExtractor().namedParameters().enumerated() {
+        random[key] = randomTensor(parameter.shape, seed: UInt64(index), lower: -0.2, upper: 0.2)
+            + (key.hasSuffix(".weight") && parameter.shape.count == 3 ? 1 : 0)
+    }
+    try SafeTensors.write(random, to: url)
+}
+
 /// A noisy gradient, photograph-like enough for a one-component mixture.
 func noisyImage(seed: UInt64, width: Int = 32, height: Int = 32) -> Image {
     var generator = RandomGenerator(seed: seed)
@@ -77,12 +87,7 @@ struct CommandLineTests {
 
         // Random extractor weights and eight "real" images.
         let weights = folder.appendingPathComponent("weights.safetensors")
-        var random: [String: Tensor] = [:]
-        for (index, (key, parameter)) in LowLevelFeatureExtractor().namedParameters().enumerated() {
-            random[key] = randomTensor(parameter.shape, seed: UInt64(index), lower: -0.2, upper: 0.2)
-                + (key.hasSuffix(".weight") && parameter.shape.count == 3 ? 1 : 0)
-        }
-        try SafeTensors.write(random, to: weights)
+        try writeRandomWeights(to: weights)
         for index in 0..<8 {
             try noisyImage(seed: UInt64(index)).write(to: folder.appendingPathComponent("real/photo\(index).png"))
         }
@@ -93,7 +98,7 @@ struct CommandLineTests {
                              "--out", detector.path, "--components", "1", "--covariance", "spherical",
                              "--calibrate", "0.25", "--target-fpr", "0.5", "--crop", "center", "--seed", "3"], in: folder)
         #expect(fit.status == 0, "\(fit.errors)")
-        #expect(fit.output.contains("fitted on 6 images") && fit.output.contains("joint rule on 2 held-out real images"))
+        #expect(fit.output.contains("fitted on 6 photos") && fit.output.contains("false-positive rate on 2 held-out real photos"))
         #expect(FileManager.default.fileExists(atPath: detector.path))
 
         // detect, JSON lines: verdicts for readable files, errors for the others, exit code 1.

@@ -14,12 +14,7 @@ struct VerdictCommandTests {
         let real = folder.appendingPathComponent("real")
         try FileManager.default.createDirectory(at: real, withIntermediateDirectories: true)
         let weights = folder.appendingPathComponent("weights.safetensors")
-        var random: [String: Tensor] = [:]
-        for (index, (key, parameter)) in LowLevelFeatureExtractor().namedParameters().enumerated() {
-            random[key] = randomTensor(parameter.shape, seed: UInt64(index), lower: -0.2, upper: 0.2)
-                + (key.hasSuffix(".weight") && parameter.shape.count == 3 ? 1 : 0)
-        }
-        try SafeTensors.write(random, to: weights)
+        try writeRandomWeights(to: weights)
         for index in 0..<8 {
             try noisyImage(seed: UInt64(index), width: 64, height: 64).write(to: real.appendingPathComponent("photo\(index).png"))
         }
@@ -32,10 +27,10 @@ struct VerdictCommandTests {
         let base = ["fit", "--weights", weights.path, "--real", real.path, "--out", folder.appendingPathComponent("d.safetensors").path]
         for (flags, mention) in [(["--augment", "jpeg:90-70"], "jpegMinimumQuality"), (["--augment", "jpeg:0-100"], "JPEG quality"),
                                  (["--augment", "downscale:0-1"], "downscaling factor"), (["--augment", "sharpen:2"], "unknown key"),
-                                 (["--score-crops", "-1"], "crop count"), (["--score-crop-size", "40", "--score-crops", "4"], "crop size")] {
+                                 (["--score-crops=-1"], "crop count"), (["--score-crop-size", "40", "--score-crops", "4"], "crop size")] {
             let run = try grain(base + flags, in: folder)
             #expect(run.status != 0, "\(flags)")
-            let flag = flags[flags[0] == "--score-crop-size" ? 2 : 0]
+            let flag = flags[0].hasPrefix("--score") ? "--score-crops" : "--augment"
             #expect(run.errors.contains(flag + (flag == "--augment" ? ": " : "")) && run.errors.contains(mention), "\(flags): \(run.errors)")
             #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("d.safetensors").path))
         }
