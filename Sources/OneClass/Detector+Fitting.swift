@@ -160,7 +160,7 @@ extension Detector {
     ///
     /// Randomness: the split from the seed's stream 1; each training image's crops from stream
     /// `1000 + its index in realImages`, each photo's augmentation from stream
-    /// ``augmentationStream`` `+ its index` (so neither depends on which other files could be
+    /// `2⁴⁰ + its index` (so neither depends on which other files could be
     /// read).
     ///
     /// - Throws: ``DetectorError/notEnoughImages(_:)`` for a split that leaves a side empty or

@@ -119,7 +119,7 @@ public struct DetectorDomain: Codable, Equatable, Sendable {
     ///
     /// - Parameters:
     ///   - images: each fit or calibration image's header description (after any augmentation:
-    ///     ``AugmentedImage/description(source:)``) and the number of patch tokens the detector cut
+    ///     Imaging's `AugmentedImage.description(source:)`) and the number of patch tokens the detector cut
     ///     from it.
     ///   - tolerance: how far beyond the fit set's extremes an image still counts as inside.
     /// - Throws: ``DetectorDomainError/empty`` for no images,
