@@ -101,8 +101,9 @@ static void install(GrainJpegContext *context, struct jpeg_error_mgr **slot, cha
     grain_set_message(message, capacity, "");
 }
 
-GrainCodecStatus grain_jpeg_read_info(const uint8_t *data, size_t size, GrainImageInfo *info,
-                                      char *message, size_t messageCapacity) {
+// Parses the header once and copies out what the caller asks for (`info`, `tables`, either NULL).
+static GrainCodecStatus read_header(const uint8_t *data, size_t size, GrainImageInfo *info,
+                                    GrainJpegTables *tables, char *message, size_t messageCapacity) {
     struct jpeg_decompress_struct cinfo;
     GrainJpegContext context;
     install(&context, &cinfo.err, message, messageCapacity);
@@ -113,13 +114,37 @@ GrainCodecStatus grain_jpeg_read_info(const uint8_t *data, size_t size, GrainIma
     jpeg_create_decompress(&cinfo);
     jpeg_mem_src(&cinfo, data, (unsigned long)size);
     jpeg_read_header(&cinfo, TRUE);
-    info->width = cinfo.image_width;
-    info->height = cinfo.image_height;
-    info->components = cinfo.num_components;
-    info->bitDepth = cinfo.data_precision;
-    info->pngColorType = -1;
-    info->progressive = cinfo.progressive_mode ? 1 : 0;
+    if (info != NULL) {
+        info->width = cinfo.image_width;
+        info->height = cinfo.image_height;
+        info->components = cinfo.num_components;
+        info->bitDepth = cinfo.data_precision;
+        info->pngColorType = -1;
+        info->progressive = cinfo.progressive_mode ? 1 : 0;
+    }
+    if (tables != NULL) {
+        memset(tables, 0, sizeof *tables);
+        for (int t = 0; t < 4 && t < NUM_QUANT_TBLS; t++) {
+            const JQUANT_TBL *table = cinfo.quant_tbl_ptrs[t];
+            if (table == NULL) continue;
+            tables->tablePresent[t] = 1;
+            for (int i = 0; i < 64; i++) tables->tables[t][i] = table->quantval[i];
+        }
+        tables->components = cinfo.num_components;
+        for (int c = 0; c < cinfo.num_components && c < 4; c++) {
+            tables->tableIndex[c] = cinfo.comp_info[c].quant_tbl_no;
+            tables->horizontalSampling[c] = cinfo.comp_info[c].h_samp_factor;
+            tables->verticalSampling[c] = cinfo.comp_info[c].v_samp_factor;
+        }
+    }
     jpeg_destroy_decompress(&cinfo);
+    return GrainCodecStatusOK;
+}
+
+GrainCodecStatus grain_jpeg_read_info(const uint8_t *data, size_t size, GrainImageInfo *info,
+                                      char *message, size_t messageCapacity) {
+    GrainCodecStatus status = read_header(data, size, info, NULL, message, messageCapacity);
+    if (status != GrainCodecStatusOK) return status;
     if (info->components != 1 && info->components != 3 && info->components != 4) {
         char text[96];
         snprintf(text, sizeof text, "cannot handle %d-component JPEG images", info->components);
@@ -127,6 +152,11 @@ GrainCodecStatus grain_jpeg_read_info(const uint8_t *data, size_t size, GrainIma
         return GrainCodecStatusUnsupported;
     }
     return GrainCodecStatusOK;
+}
+
+GrainCodecStatus grain_jpeg_read_tables(const uint8_t *data, size_t size, GrainJpegTables *tables,
+                                        char *message, size_t messageCapacity) {
+    return read_header(data, size, NULL, tables, message, messageCapacity);
 }
 
 // Pillow's MULDIV255: a * b / 255, rounded.

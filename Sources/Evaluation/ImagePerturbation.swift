@@ -17,25 +17,22 @@ public enum ImagePerturbation: Codable, Hashable, Sendable, CustomStringConverti
     /// through the same resampling, so size and resampling traces no longer tell the classes apart.
     case matchedSize(side: Int)
 
-    /// The perturbed image.
+    /// The perturbed image, through Imaging's one implementation of each degradation
+    /// (`Image.jpegRoundTrip(quality:subsampling:)` on the RGB image, `Image.downscaled(by:)`).
     ///
-    /// - Throws: `ImageError` from the JPEG encoder or decoder (e.g. a quality outside 1…100).
-    /// - Precondition: a downscaling factor in (0, 1].
+    /// - Throws: `ImageError` from the JPEG encoder or decoder, or for a quality outside 1…100 or
+    ///   a downscaling factor outside (0, 1].
     public func applied(to image: Image) throws(ImageError) -> Image {
         switch self {
         case .original:
             return image
         case .jpeg(let quality):
-            let rgb = image.channels == 3 ? image : image.convertedToRGB()
-            return try Image(data: rgb.encoded(as: .jpeg(quality: quality)), name: "<jpeg q\(quality)>")
+            return try image.convertedToRGB().jpegRoundTrip(quality: quality).image
         case .downscale(let factor):
-            precondition(factor > 0 && factor <= 1, "ImagePerturbation.downscale: factor \(factor) outside (0, 1]")
-            let width = max(1, Int((Double(image.width) * factor).rounded()))
-            let height = max(1, Int((Double(image.height) * factor).rounded()))
-            return width == image.width && height == image.height ? image : image.resized(width: width, height: height, filter: .bicubic)
+            return try image.downscaled(by: factor)
         case .matchedSize(let side):
             guard side >= 16 else {
-                throw .encodingFailed(path: "<memory>", detail: "matched size \(side), expected at least 16")
+                throw .invalidArgument(path: "<memory>", detail: "matched size \(side), expected at least 16")
             }
             let scale = Double(side) / Double(min(image.width, image.height))
             let width = max(side, Int((Double(image.width) * scale).rounded()))

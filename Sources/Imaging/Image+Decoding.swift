@@ -3,7 +3,7 @@ import Foundation
 import Tensor
 
 /// A file format Grain reads and writes.
-public enum ImageFormat: String, Sendable, CaseIterable {
+public enum ImageFormat: String, Codable, Sendable, CaseIterable {
     /// JPEG (ISO 10918), baseline or progressive, through libjpeg-turbo.
     case jpeg
     /// PNG, through libpng.
@@ -38,7 +38,7 @@ public enum ImageFormat: String, Sendable, CaseIterable {
 }
 
 /// What an image file's header declares, read without decoding the pixels.
-public struct ImageHeader: Sendable, Equatable {
+public struct ImageHeader: Codable, Sendable, Equatable {
     /// The file's format.
     public var format: ImageFormat
     /// Columns.
@@ -52,6 +52,34 @@ public struct ImageHeader: Sendable, Equatable {
     public var bitDepth: Int
     /// True for a progressive JPEG or an Adam7-interlaced PNG.
     public var isProgressive: Bool
+    /// The PNG colour type (IHDR); nil for JPEG.
+    public var pngColorType: PNGColorType? = nil
+}
+
+/// The colour type a PNG's IHDR declares (PNG specification §11.2.2).
+public enum PNGColorType: String, Codable, Sendable, CaseIterable {
+    /// Colour type 0: grey samples.
+    case grey
+    /// Colour type 2: red, green and blue samples.
+    case rgb
+    /// Colour type 3: indices into a palette (PLTE) of 8-bit RGB entries.
+    case palette
+    /// Colour type 4: grey and alpha samples.
+    case greyAlpha = "grey-alpha"
+    /// Colour type 6: red, green, blue and alpha samples.
+    case rgba
+
+    /// The colour type for IHDR's numeric code, or nil for a code the specification does not define.
+    public init?(code: Int) {
+        switch code {
+        case 0: self = .grey
+        case 2: self = .rgb
+        case 3: self = .palette
+        case 4: self = .greyAlpha
+        case 6: self = .rgba
+        default: return nil
+        }
+    }
 }
 
 extension Image {
@@ -206,7 +234,8 @@ extension Image {
         }
         return ImageHeader(format: format, width: Int(info.width), height: Int(info.height),
                            components: Int(info.components), bitDepth: Int(info.bitDepth),
-                           isProgressive: info.progressive != 0)
+                           isProgressive: info.progressive != 0,
+                           pngColorType: format == .png ? PNGColorType(code: Int(info.pngColorType)) : nil)
     }
 
     /// Maps a codec status and its message to an ``ImageError``.
@@ -225,7 +254,7 @@ extension Image {
     }
 
     /// A short reason for a Foundation I/O error.
-    static func reason(_ error: any Error) -> String {
+    package static func reason(_ error: any Error) -> String {
         let nsError = error as NSError
         if let underlying = nsError.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain,
            let code = POSIXErrorCode(rawValue: Int32(underlying.code)) {

@@ -26,13 +26,16 @@ public enum ImageError: Error, CustomStringConvertible, Equatable, Sendable {
     case encodingFailed(path: String, detail: String)
     /// The encoded file could not be written (missing directory, no permission, disk full).
     case unwritable(path: String, reason: String)
+    /// An operation on the image was given an impossible setting (a downscaling factor outside
+    /// (0, 1], a JPEG quality outside 1…100).
+    case invalidArgument(path: String, detail: String)
 
     /// The file (or in-memory name) the error concerns.
     public var path: String {
         switch self {
         case .unreadable(let path, _), .truncated(let path, _), .unsupportedFormat(let path, _),
              .tooManyPixels(let path, _, _, _), .implausibleSize(let path, _, _, _, _), .corrupt(let path, _), .outOfMemory(let path, _),
-             .encodingFailed(let path, _), .unwritable(let path, _):
+             .encodingFailed(let path, _), .unwritable(let path, _), .invalidArgument(let path, _):
             return path
         }
     }
@@ -61,6 +64,8 @@ public enum ImageError: Error, CustomStringConvertible, Equatable, Sendable {
             return "\(path): cannot encode the image: \(detail)"
         case .unwritable(let path, let reason):
             return "\(path): cannot write the file: \(reason)"
+        case .invalidArgument(let path, let detail):
+            return "\(path): \(detail)"
         }
     }
 }

@@ -22,9 +22,9 @@ extension Detector {
     public func detect(files: [URL], pixelLimit: Int? = Image.defaultPixelLimit, lookahead: Int = 2,
                        handler: (_ index: Int, _ file: URL, _ result: Result<Verdict, DetectorError>) throws -> Void) rethrows {
         try withTokens(of: files, pixelLimit: pixelLimit, lookahead: lookahead) { index, file, prepared in
-            try handler(index, file, prepared.flatMap { tokens in
+            try handler(index, file, prepared.flatMap { prepared in
                 Result { () throws(DetectorError) -> Verdict in
-                    verdict(logLikelihoods: try score(tokens: tokens, path: file.path), patchCount: tokens.shape[1])
+                    try verdict(tokens: prepared.tokens, patchCount: prepared.patchCount, source: prepared.source, path: file.path)
                 }
             })
         }
@@ -45,8 +45,8 @@ extension Detector {
     public func score(files: [URL], pixelLimit: Int? = Image.defaultPixelLimit, lookahead: Int = 2,
                       handler: (_ index: Int, _ file: URL, _ result: Result<[Double], DetectorError>) throws -> Void) rethrows {
         try withTokens(of: files, pixelLimit: pixelLimit, lookahead: lookahead) { index, file, prepared in
-            try handler(index, file, prepared.flatMap { tokens in
-                Result { () throws(DetectorError) -> [Double] in try score(tokens: tokens, path: file.path) }
+            try handler(index, file, prepared.flatMap { prepared in
+                Result { () throws(DetectorError) -> [Double] in try scoredRegions(tokens: prepared.tokens, path: file.path).perMember }
             })
         }
     }
@@ -59,24 +59,35 @@ extension Detector {
         return results
     }
 
-    /// Each file's features, one `[1, 528]` per member (or its error), in input order, with
+    /// Each file's features, one `[R, 528]` per member (one row per region ``scoring`` scores,
+    /// `R` = 1 for the whole image) or its error, in input order, with
     /// decoding on a second thread — extract once, then rescore with
     /// ``logLikelihoods(features:path:)`` as often as needed.
     public func features(files: [URL], pixelLimit: Int? = Image.defaultPixelLimit, lookahead: Int = 2,
                          handler: (_ index: Int, _ file: URL, _ result: Result<[Tensor], DetectorError>) throws -> Void) rethrows {
         try withTokens(of: files, pixelLimit: pixelLimit, lookahead: lookahead) { index, file, prepared in
-            try handler(index, file, prepared.map { features(tokens: $0) })
+            try handler(index, file, prepared.map { features(tokens: $0.tokens) })
         }
     }
 
-    /// Decodes and tokenises `files` on a background thread and hands each result to `body` on
-    /// the calling thread, in order.
+    /// One file made ready for the extractors: its regions' tokens `[R, N, 3, 16, 16]`, the whole
+    /// image's patch count and the file's description.
+    struct PreparedImage: Sendable {
+        var tokens: Tensor
+        var patchCount: Int
+        var source: ImageSourceDescription
+    }
+
+    /// Reads, describes and tokenises `files` (the regions ``scoring`` scores) on a background
+    /// thread and hands each result to `body` on the calling thread, in order.
     private func withTokens(of files: [URL], pixelLimit: Int?, lookahead: Int,
-                            _ body: (Int, URL, Result<Tensor, DetectorError>) throws -> Void) rethrows {
-        let tokenizer = self.tokenizer
+                            _ body: (Int, URL, Result<PreparedImage, DetectorError>) throws -> Void) rethrows {
+        let tokenizer = self.tokenizer, scoring = self.scoring
         try Prefetcher.run(count: files.count, lookahead: lookahead, prepare: { index in
-            Result { () throws(DetectorError) -> Tensor in
-                tokenizer.tokens(try Detector.decode(files[index], pixelLimit: pixelLimit))
+            Result { () throws(DetectorError) -> PreparedImage in
+                let (image, source) = try Detector.load(files[index], pixelLimit: pixelLimit)
+                return PreparedImage(tokens: scoring.tokens(of: image, tokenizer: tokenizer),
+                                     patchCount: tokenizer.patchCount(width: image.width, height: image.height), source: source)
             }
         }, consume: { index, prepared in
             try body(index, files[index], prepared)

@@ -106,6 +106,13 @@ extension Detector {
         public var crops: RandomCrops
         /// How images become tokens (crop mode, patch cap); stored in the detector.
         public var tokenizer: ImageTokenizer
+        /// How the detector scores an image (whole, or crops at fixed positions); calibration
+        /// photos are scored the same way. Stored in the detector.
+        public var scoring: Scoring
+        /// Benign transformations (JPEG re-encode, downscale, PNG round trip) drawn per photo
+        /// (seeded) and applied to every fit and calibration photo before its crops or scores;
+        /// nil: the photos as decoded.
+        public var augmentation: ImageAugmentation?
         /// Fixes every random choice: the calibration split, the crops, the cross-validation folds
         /// and the mixture's initialisation (default 42, as the authors' `random_state`).
         public var seed: UInt64
@@ -115,6 +122,7 @@ extension Detector {
         /// Creates a configuration with every field given.
         public init(mixture: GaussianMixture.Configuration, mixtureChoice: MixtureChoice, thresholdRate: Double,
                     calibration: Calibration?, crops: RandomCrops, tokenizer: ImageTokenizer = ImageTokenizer(),
+                    scoring: Scoring = .wholeImage, augmentation: ImageAugmentation? = nil,
                     seed: UInt64 = 42, pixelLimit: Int? = Image.defaultPixelLimit) {
             self.mixture = mixture
             self.mixtureChoice = mixtureChoice
@@ -122,6 +130,8 @@ extension Detector {
             self.calibration = calibration
             self.crops = crops
             self.tokenizer = tokenizer
+            self.scoring = scoring
+            self.augmentation = augmentation
             self.seed = seed
             self.pixelLimit = pixelLimit
         }
@@ -150,11 +160,12 @@ extension Detector {
                                                    thresholdRate: 0.0005, calibration: nil, crops: .wholeImage)
 
         enum CodingKeys: String, CodingKey {
-            case mixture, mixtureChoice, thresholdRate, calibration, crops, tokenizer, seed, pixelLimit
+            case mixture, mixtureChoice, thresholdRate, calibration, crops, tokenizer, scoring, augmentation, seed, pixelLimit
         }
 
         /// Decodes a configuration (files written before ``mixtureChoice`` existed read as
-        /// `.fixed`) and validates it.
+        /// `.fixed`, before ``scoring`` as the whole image, before ``augmentation`` as none) and
+        /// validates it.
         public init(from decoder: any Decoder) throws {
             let container = try decoder.container(keyedBy: CodingKeys.self)
             mixture = try container.decode(GaussianMixture.Configuration.self, forKey: .mixture)
@@ -163,6 +174,8 @@ extension Detector {
             calibration = try container.decodeIfPresent(Calibration.self, forKey: .calibration)
             crops = try container.decode(RandomCrops.self, forKey: .crops)
             tokenizer = try container.decode(ImageTokenizer.self, forKey: .tokenizer)
+            scoring = try container.decodeIfPresent(Scoring.self, forKey: .scoring) ?? .wholeImage
+            augmentation = try container.decodeIfPresent(ImageAugmentation.self, forKey: .augmentation)
             seed = try container.decode(UInt64.self, forKey: .seed)
             pixelLimit = try container.decodeIfPresent(Int.self, forKey: .pixelLimit)
             do { try validate(memberCount: 1) } catch {
@@ -181,6 +194,8 @@ extension Detector {
                 try grid.validate()
                 guard folds >= 2 else { throw .invalidConfiguration("cross-validation folds \(folds), expected ≥ 2") }
             }
+            try scoring.validate()
+            do { try augmentation?.validate() } catch { throw .invalidConfiguration(error.description) }
             if let pixelLimit, pixelLimit < 1 {
                 throw .invalidConfiguration("pixel limit \(pixelLimit), expected ≥ 1")
             }

@@ -49,11 +49,15 @@ extension Detector {
         /// What the user should know about this detector's stated error rates (e.g. a
         /// calibration set too small for its target); also printed by `grain fit`.
         public var warnings: [String]
+        /// The images the detector was fitted and calibrated on, as their files describe them
+        /// (after augmentation), with their patch counts: what ``Detector/verdict(logLikelihoods:patchCount:source:perCropLogLikelihoods:)``
+        /// checks a new image against. Nil for files written before it existed.
+        public var domain: DetectorDomain?
 
         /// Creates a summary.
         public init(configuration: FitConfiguration, trainingImageCount: Int, trainingSampleCount: Int,
                     calibrationImageCount: Int, skipped: [SkippedImage], jointCalibration: JointCalibration?,
-                    mixtureSelections: [MixtureSelection] = [], warnings: [String] = []) {
+                    mixtureSelections: [MixtureSelection] = [], warnings: [String] = [], domain: DetectorDomain? = nil) {
             self.configuration = configuration
             self.trainingImageCount = trainingImageCount
             self.trainingSampleCount = trainingSampleCount
@@ -62,15 +66,16 @@ extension Detector {
             self.jointCalibration = jointCalibration
             self.mixtureSelections = mixtureSelections
             self.warnings = warnings
+            self.domain = domain
         }
 
         enum CodingKeys: String, CodingKey {
             case configuration, trainingImageCount, trainingSampleCount, calibrationImageCount, skipped
-            case jointCalibration, mixtureSelections, warnings
+            case jointCalibration, mixtureSelections, warnings, domain
         }
 
-        /// Decodes a summary; files written before the selection table and the warnings existed
-        /// read with neither.
+        /// Decodes a summary; files written before the selection table, the warnings and the
+        /// domain existed read without them.
         public init(from decoder: any Decoder) throws {
             let container = try decoder.container(keyedBy: CodingKeys.self)
             configuration = try container.decode(FitConfiguration.self, forKey: .configuration)
@@ -81,6 +86,7 @@ extension Detector {
             jointCalibration = try container.decodeIfPresent(JointCalibration.self, forKey: .jointCalibration)
             mixtureSelections = try container.decodeIfPresent([MixtureSelection].self, forKey: .mixtureSelections) ?? []
             warnings = try container.decodeIfPresent([String].self, forKey: .warnings) ?? []
+            domain = try container.decodeIfPresent(DetectorDomain.self, forKey: .domain)
         }
     }
 

@@ -21,6 +21,9 @@ extension Detector {
         public var calibrationGroups: [Int]
         /// Images that could not be used.
         public var skipped: [SkippedImage]
+        /// Every training and calibration photo's file description (after augmentation) and
+        /// whole-image patch count, for the detector's domain record (empty: no record).
+        public var domainImages: [(description: ImageSourceDescription, patchCount: Int)]
 
         /// An empty set for `memberCount` members.
         public init(memberCount: Int) {
@@ -29,6 +32,7 @@ extension Detector {
             calibration = Array(repeating: [], count: memberCount)
             calibrationGroups = []
             skipped = []
+            domainImages = []
         }
 
         /// The features of a split: the training crops of the photos not held out and the
@@ -48,6 +52,7 @@ extension Detector {
                 } else {
                     trainingGroups += Array(repeating: photo.index, count: count)
                 }
+                if count > 0 { domainImages.append((photo.source, photo.patchCount)) }
             }
         }
 
@@ -154,7 +159,8 @@ extension Detector {
     /// extracts every training and calibration feature once.
     ///
     /// Randomness: the split from the seed's stream 1; each training image's crops from stream
-    /// `1000 + its index in realImages` (so they do not depend on which other files could be
+    /// `1000 + its index in realImages`, each photo's augmentation from stream
+    /// `2⁴⁰ + its index` (so neither depends on which other files could be
     /// read).
     ///
     /// - Throws: ``DetectorError/notEnoughImages(_:)`` for a split that leaves a side empty or
@@ -176,38 +182,61 @@ extension Detector {
         return features
     }
 
+    /// The first random stream of the per-photo augmentation: photo `i` draws its
+    /// transformations from `derivedSeed(seed, stream: augmentationStream + i)`.
+    package static let augmentationStream: UInt64 = 1 << 40
+
     /// One photo's features, as a fit uses them: its training crops and its detection-time
     /// samples (either may be absent when not asked for).
     public struct PhotoFeatures: Sendable {
         /// The photo's index in the list it was extracted from.
         public var index: Int
+        /// What the photo's file is (after augmentation: the re-encoded file's description).
+        public var source: ImageSourceDescription
+        /// The whole photo's patch tokens (after augmentation and the tokenizer's cap).
+        public var patchCount: Int
         /// `crops[m]`: member `m`'s features of the photo's training crops, row-major `[K, 528]`
         /// (empty when not extracted).
         public var crops: [[Float]]
-        /// `scored[m]`: member `m`'s features of the photo as detection scores it, row-major
-        /// `[samples, 528]` (empty when not extracted).
+        /// `scored[m]`: member `m`'s features of the regions detection scores
+        /// (``FitConfiguration/scoring``), row-major `[regions, 528]` (empty when not extracted).
         public var scored: [[Float]]
     }
 
     /// Extracts, for each photo, the features of its training crops (when `crops(index)`) and of
-    /// the photo as detection scores it (when `scored(index)`); the one extraction loop behind
-    /// every fit. Photos that cannot be decoded or give a non-finite feature are returned in
-    /// `skipped` and have no entry.
+    /// the regions detection scores (when `scored(index)`, with ``Scoring/tokens(of:tokenizer:)``
+    /// of ``FitConfiguration/scoring``); the one extraction loop behind every fit. With
+    /// ``FitConfiguration/augmentation`` each photo is first transformed once (seeded per photo,
+    /// on the decoding thread) and both its crops and its scores come from the transformed photo.
+    /// Photos that cannot be read, described, augmented or give a non-finite feature are returned
+    /// in `skipped` and have no entry.
     public static func photoFeatures(realImages: [URL], extractors: [LowLevelFeatureExtractor], configuration: FitConfiguration,
                                      crops wantsCrops: @escaping (Int) -> Bool, scored wantsScored: @escaping (Int) -> Bool,
                                      progress: ((FitEvent) -> Void)? = nil) -> (photos: [PhotoFeatures], skipped: [SkippedImage]) {
         var photos: [PhotoFeatures] = []
         var skipped: [SkippedImage] = []
         let tokenizer = configuration.tokenizer, crops = configuration.crops, pixelLimit = configuration.pixelLimit
-        let seed = configuration.seed
+        let seed = configuration.seed, scoring = configuration.scoring, augmentation = configuration.augmentation
         Prefetcher.run(count: realImages.count, lookahead: 2, prepare: { index in
-            Result { () throws(DetectorError) -> Image in try decode(realImages[index], pixelLimit: pixelLimit) }
+            Result { () throws(DetectorError) -> (Image, ImageSourceDescription) in
+                let (image, source) = try load(realImages[index], pixelLimit: pixelLimit)
+                guard let augmentation else { return (image, source) }
+                var generator = RandomGenerator(seed: derivedSeed(seed, stream: augmentationStream &+ UInt64(index)))
+                do throws(ImageError) {
+                    let augmented = try augmentation.applied(to: image, using: &generator)
+                    return (augmented.image, try augmented.description(source: source))
+                } catch {
+                    throw .image(error)
+                }
+            }
         }, consume: { index, decoded in
             defer { progress?(.extracted(completed: index + 1, total: realImages.count)) }
             let path = realImages[index].path
-            let image: Image
+            let image: Image, source: ImageSourceDescription
             switch decoded {
-            case let .success(value): image = value
+            case let .success((decodedImage, decodedSource)):
+                image = decodedImage
+                source = decodedSource
             case let .failure(error):
                 skipped.append(SkippedImage(path: path, reason: error.description))
                 return
@@ -220,7 +249,9 @@ extension Detector {
                 }
                 return extracted
             }
-            var photo = PhotoFeatures(index: index, crops: Array(repeating: [], count: extractors.count),
+            var photo = PhotoFeatures(index: index, source: source,
+                                      patchCount: tokenizer.patchCount(width: image.width, height: image.height),
+                                      crops: Array(repeating: [], count: extractors.count),
                                       scored: Array(repeating: [], count: extractors.count))
             if wantsCrops(index) {
                 var cropGenerator = RandomGenerator(seed: derivedSeed(seed, stream: 1_000 &+ UInt64(index)))
@@ -231,7 +262,7 @@ extension Detector {
                 }
             }
             if wantsScored(index) {
-                guard let extracted = extract(tokenizer.tokens(image)) else { return }
+                guard let extracted = extract(scoring.tokens(of: image, tokenizer: tokenizer)) else { return }
                 photo.scored = extracted
             }
             photos.append(photo)
@@ -299,7 +330,11 @@ extension Detector {
                 do { sampleScores = try mixture.scoreSamples(features.calibrationMatrix(member: member)) } catch {
                     throw .mixture(member: member, error)
                 }
-                let imageScores = aggregate(sampleScores, groups: features.calibrationGroups, order: calibrationImages)
+                let imageScores = aggregate(sampleScores, groups: features.calibrationGroups, order: calibrationImages,
+                                            scoring: configuration.scoring)
+                if let index = imageScores.firstIndex(where: { !$0.isFinite }) {
+                    throw .nonFiniteFeature(path: "calibration photo \(calibrationImages[index])", member: member)
+                }
                 for (image, score) in imageScores.enumerated() { calibrationScores[image].append(score) }
                 let calibrated = CalibratedThreshold(
                     calibrationLogLikelihoods: imageScores,
@@ -307,6 +342,11 @@ extension Detector {
                     confidenceLevel: calibration.confidenceLevel)
                 report.rule = .calibrated
                 report.calibration = calibrated
+                do {
+                    report.band = try UncertaintyBand(calibration: calibrated, calibrationLogLikelihoods: imageScores)
+                } catch {
+                    throw .invalidConfiguration("member \(member)'s uncertainty band: \(error.description)")
+                }
                 threshold = calibrated.threshold
             }
             members.append(Member(extractor: extractor, mixture: mixture, threshold: threshold,
@@ -328,11 +368,17 @@ extension Detector {
         } else {
             warnings.append("the threshold is the authors' in-sample rule (rate \(configuration.thresholdRate) of the training samples): it is not a false-positive rate on new photos, which is usually far higher; calibrate on held-out photos for a stated rate")
         }
+        var domain: DetectorDomain?
+        if !features.domainImages.isEmpty {
+            do { domain = try DetectorDomain(images: features.domainImages) } catch {
+                throw .invalidConfiguration("the domain record: \(error.description)")
+            }
+        }
         let summary = FitSummary(configuration: configuration, trainingImageCount: features.trainingImageCount,
                                  trainingSampleCount: features.trainingSampleCount,
                                  calibrationImageCount: calibrationImages.count, skipped: features.skipped,
-                                 jointCalibration: joint, mixtureSelections: selections, warnings: warnings)
-        return Detector(members: members, tokenizer: configuration.tokenizer, fitSummary: summary)
+                                 jointCalibration: joint, mixtureSelections: selections, warnings: warnings, domain: domain)
+        return Detector(members: members, tokenizer: configuration.tokenizer, scoring: configuration.scoring, fitSummary: summary)
     }
 
     /// The warning stored when the calibration set cannot support the target rate: the upper
@@ -345,14 +391,12 @@ extension Detector {
                       imageCount, target, 100 * calibration.confidenceLevel, interval.upperBound, needed)
     }
 
-    /// The mean of each group's scores, groups in `order`.
-    static func aggregate(_ scores: [Double], groups: [Int], order: [Int]) -> [Double] {
-        var sums: [Int: (Double, Int)] = [:]
-        for (score, group) in zip(scores, groups) {
-            let (sum, count) = sums[group] ?? (0, 0)
-            sums[group] = (sum + score, count + 1)
-        }
-        return order.map { let (sum, count) = sums[$0]!; return sum / Double(count) }
+    /// Each group's score from its samples' (a calibration photo's regions), combined as
+    /// detection combines them (``Scoring/aggregate(_:)``), groups in `order`.
+    static func aggregate(_ scores: [Double], groups: [Int], order: [Int], scoring: Scoring) -> [Double] {
+        var byGroup: [Int: [Double]] = [:]
+        for (score, group) in zip(scores, groups) { byGroup[group, default: []].append(score) }
+        return order.map { scoring.aggregate(byGroup[$0] ?? []) }
     }
 
     /// The distinct values of `values` in order of first appearance.

@@ -16,7 +16,7 @@ import Tensor
 /// ```swift
 /// let detector = try Detector(contentsOf: URL(fileURLWithPath: "basic.detector.safetensors"))
 /// let verdict = try detector.detect(contentsOf: URL(fileURLWithPath: "photo.jpg"))
-/// print(verdict.isGenerated, verdict.logLikelihoods, verdict.thresholds)
+/// print(verdict.decision, verdict.reasons, verdict.logLikelihoods, verdict.thresholds)
 /// ```
 ///
 /// Fit one with ``fit(realImages:weights:configuration:progress:)``, save it as one
@@ -68,15 +68,19 @@ public struct Detector: Sendable {
         public var trainingSampleCount: Int
         /// The calibration on held-out real photos, when there was one.
         public var calibration: CalibratedThreshold?
+        /// The scores that calibration cannot resolve (``UncertaintyBand``), drawn from the same
+        /// calibration scores; nil without calibration and in files written before it existed.
+        public var band: UncertaintyBand?
 
         /// Creates a report.
         public init(rule: Rule, rate: Double, authorsThreshold: Double, trainingSampleCount: Int,
-                    calibration: CalibratedThreshold? = nil) {
+                    calibration: CalibratedThreshold? = nil, band: UncertaintyBand? = nil) {
             self.rule = rule
             self.rate = rate
             self.authorsThreshold = authorsThreshold
             self.trainingSampleCount = trainingSampleCount
             self.calibration = calibration
+            self.band = band
         }
     }
 
@@ -109,47 +113,25 @@ public struct Detector: Sendable {
         }
     }
 
-    /// The verdict on one image.
-    public struct Verdict: Codable, Equatable, Sendable {
-        /// Each member's log-likelihood of the image's feature, in member order.
-        public let logLikelihoods: [Double]
-        /// Each member's threshold, in member order.
-        public let thresholds: [Double]
-        /// The number of 16×16 patch tokens the image gave (after the cap).
-        public let patchCount: Int
-        /// Whether the image is judged AI-generated: some member's log-likelihood is below its
-        /// threshold (the joint rule).
-        public let isGenerated: Bool
-
-        /// Judges log-likelihoods against thresholds with the joint rule.
-        ///
-        /// - Precondition: one log-likelihood per threshold.
-        public init(logLikelihoods: [Double], thresholds: [Double], patchCount: Int) {
-            self.logLikelihoods = logLikelihoods
-            self.thresholds = thresholds
-            self.patchCount = patchCount
-            isGenerated = !JointThreshold(thresholds: thresholds).isReal(logLikelihoods)
-        }
-
-        /// Whether the image is judged a real photograph (every member's log-likelihood clears
-        /// its threshold).
-        public var isReal: Bool { !isGenerated }
-    }
-
     /// The members, in order (their scores and thresholds are listed in this order).
     public let members: [Member]
     /// How images become patch tokens (crop mode, patch cap), shared by all members.
     public let tokenizer: ImageTokenizer
+    /// Which regions of an image are scored and how their log-likelihoods combine (the whole
+    /// image once by default).
+    public let scoring: Scoring
     /// How the detector was fitted (`nil` for one assembled by hand).
     public let fitSummary: FitSummary?
 
     /// Assembles a detector.
     ///
     /// - Precondition: at least one member.
-    public init(members: [Member], tokenizer: ImageTokenizer = ImageTokenizer(), fitSummary: FitSummary? = nil) {
+    public init(members: [Member], tokenizer: ImageTokenizer = ImageTokenizer(), scoring: Scoring = .wholeImage,
+                fitSummary: FitSummary? = nil) {
         precondition(!members.isEmpty, "Detector: at least one member is needed")
         self.members = members
         self.tokenizer = tokenizer
+        self.scoring = scoring
         self.fitSummary = fitSummary
     }
 
@@ -163,9 +145,10 @@ public struct Detector: Sendable {
         members.map { $0.extractor.features(tokens) }
     }
 
-    /// Each member's feature of `image` (tokenised with ``tokenizer``), one `[1, 528]` per member.
+    /// Each member's features of the regions of `image` that ``scoring`` scores (tokenised with
+    /// ``tokenizer``): one `[R, 528]` per member, `R` = 1 for the whole image.
     public func features(_ image: Image) -> [Tensor] {
-        features(tokens: tokenizer.tokens(image))
+        features(tokens: scoring.tokens(of: image, tokenizer: tokenizer))
     }
 
     /// The log-likelihoods of precomputed features: `features[m]` is member `m`'s `[B, 528]`;
@@ -197,25 +180,28 @@ public struct Detector: Sendable {
         return (0..<batch).map { sample in perMember.map { $0[sample] } }
     }
 
-    /// Each member's log-likelihood of `image`, in member order.
+    /// Each member's log-likelihood of `image`, in member order (its regions' aggregated, see
+    /// ``scoring``).
     ///
     /// - Parameters:
     ///   - image: the image to score (RGB).
     ///   - path: names the image in errors.
     /// - Throws: ``DetectorError/nonFiniteFeature(path:member:)``.
     public func score(_ image: Image, path: String = "<memory>") throws(DetectorError) -> [Double] {
-        try score(tokens: tokenizer.tokens(image), path: path)
+        try scoredRegions(tokens: scoring.tokens(of: image, tokenizer: tokenizer), path: path).perMember
     }
 
-    /// Judges `image` with the joint rule.
+    /// Judges `image`: its regions scored and aggregated (``scoring``), then the rule of
+    /// ``Verdict`` — with the domain check when `source` describes the file it came from.
     ///
     /// - Parameters:
     ///   - image: the image to judge (RGB).
+    ///   - source: the image file's description (nil: no domain check).
     ///   - path: names the image in errors.
     /// - Throws: ``DetectorError/nonFiniteFeature(path:member:)``.
-    public func detect(_ image: Image, path: String = "<memory>") throws(DetectorError) -> Verdict {
-        let tokens = tokenizer.tokens(image)
-        return verdict(logLikelihoods: try score(tokens: tokens, path: path), patchCount: tokens.shape[1])
+    public func detect(_ image: Image, source: ImageSourceDescription? = nil, path: String = "<memory>") throws(DetectorError) -> Verdict {
+        try verdict(tokens: scoring.tokens(of: image, tokenizer: tokenizer),
+                    patchCount: tokenizer.patchCount(width: image.width, height: image.height), source: source, path: path)
     }
 
     /// Each member's log-likelihood of the image file at `url`.
@@ -229,27 +215,46 @@ public struct Detector: Sendable {
         try score(Detector.decode(url, pixelLimit: pixelLimit), path: url.path)
     }
 
-    /// Judges the image file at `url`.
+    /// Judges the image file at `url`, with the domain check on its header (``Verdict``).
     ///
     /// - Parameters:
     ///   - url: a JPEG or PNG file.
     ///   - pixelLimit: the most pixels to decode (nil: no limit).
     /// - Throws: as ``score(contentsOf:pixelLimit:)``.
     public func detect(contentsOf url: URL, pixelLimit: Int? = Image.defaultPixelLimit) throws(DetectorError) -> Verdict {
-        try detect(Detector.decode(url, pixelLimit: pixelLimit), path: url.path)
+        let (image, source) = try Detector.load(url, pixelLimit: pixelLimit)
+        return try detect(image, source: source, path: url.path)
     }
 
-    /// The joint verdict on per-member log-likelihoods (from ``score(_:path:)`` or
-    /// ``logLikelihoods(features:path:)``).
-    ///
-    /// - Precondition: one log-likelihood per member.
-    public func verdict(logLikelihoods: [Double], patchCount: Int) -> Verdict {
-        Verdict(logLikelihoods: logLikelihoods, thresholds: thresholds, patchCount: patchCount)
+    /// Scores the regions `[R, N, 3, 16, 16]` of one image: per region, per member
+    /// (`[R][members]`), and aggregated per member (``Scoring/aggregate(regions:)``).
+    func scoredRegions(tokens: Tensor, path: String) throws(DetectorError) -> (perMember: [Double], perRegion: [[Double]]) {
+        let perRegion = try logLikelihoods(features: features(tokens: tokens), path: path)
+        return (scoring.aggregate(regions: perRegion), perRegion)
     }
 
-    /// Per-member log-likelihoods of one image's tokens `[1, N, 3, 16, 16]`.
-    func score(tokens: Tensor, path: String) throws(DetectorError) -> [Double] {
-        try logLikelihoods(features: features(tokens: tokens), path: path)[0]
+    /// The verdict on the regions `[R, N, 3, 16, 16]` of one image.
+    func verdict(tokens: Tensor, patchCount: Int, source: ImageSourceDescription?, path: String) throws(DetectorError) -> Verdict {
+        let (perMember, perRegion) = try scoredRegions(tokens: tokens, path: path)
+        return verdict(logLikelihoods: perMember, patchCount: patchCount, source: source,
+                       perCropLogLikelihoods: perRegion.count > 1 ? perRegion : nil)
+    }
+
+    /// Reads an image file once: its header description (`ImageSourceDescription`) and its
+    /// pixels, wrapping the error.
+    static func load(_ url: URL, pixelLimit: Int?) throws(DetectorError) -> (image: Image, source: ImageSourceDescription) {
+        let data: Data
+        do {
+            data = try Data(contentsOf: url, options: .mappedIfSafe)
+        } catch {
+            throw .image(.unreadable(path: url.path, reason: Image.reason(error)))
+        }
+        do {
+            let source = try ImageSourceDescription(data: data, name: url.path)
+            return (try Image(data: data, name: url.path, pixelLimit: pixelLimit), source)
+        } catch {
+            throw .image(error)
+        }
     }
 
     /// Decodes an image file, wrapping the error.

@@ -49,6 +49,13 @@ public struct ImageTokenizer: Sendable, Codable, Equatable {
         cropMode.patchGrid(width: width, height: height, patchSize: PatchTokenizer.patchSize)
     }
 
+    /// The number of patch tokens ``tokens(_:)`` cuts from an image of the given size (after the
+    /// cap; at least 1, as images smaller than a patch are first resized to one).
+    public func patchCount(width: Int, height: Int) -> Int {
+        let (rows, columns) = grid(width: width, height: height)
+        return min(max(rows * columns, 1), maximumPatches)
+    }
+
     /// The normalised, cropped image `[3, H', W']`.
     public func croppedTensor(_ image: Image) -> Tensor {
         image.patchAlignedTensor(cropMode: cropMode, patchSize: PatchTokenizer.patchSize)

@@ -22,7 +22,7 @@ import Tensor
 ///    one standard error of each other cannot be told apart, and the simpler one generalises
 ///    to new photos more safely.
 ///
-/// The table is kept in the detector's provenance (``Detector/FitSummary/mixtureSelection``).
+/// The table is kept in the detector's provenance (``Detector/FitSummary/mixtureSelections``).
 public struct MixtureSelection: Codable, Equatable, Sendable {
     /// One mixture setting to compare.
     public struct Candidate: Codable, Hashable, Sendable, CustomStringConvertible {

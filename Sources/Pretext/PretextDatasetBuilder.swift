@@ -79,7 +79,7 @@ public enum PretextDatasetError: Error, Equatable, CustomStringConvertible {
 /// - each shard writes `manifest-shard-I-of-N.jsonl`; ``merge(output:shards:)`` joins them into
 ///   `manifest.jsonl` and checks that every photo has its 11 images.
 ///
-/// With ``cropsPerPhoto`` > 1 every photo gives that many crops (``cropOrigins(width:height:cropSize:count:)``),
+/// With ``cropsPerPhoto`` > 1 every photo gives that many crops (Imaging's `Image.gridCropOrigins(width:height:cropSize:count:)`),
 /// each with its own 11 images and noise seeds; the crops of a photo share its `source`, so a
 /// validation split by source keeps them together.
 ///
@@ -123,28 +123,6 @@ public struct PretextDatasetBuilder<Codec: LatentCodec, Model: Denoiser> {
         self.cropSize = cropSize
         self.cropsPerPhoto = cropsPerPhoto
         self.shard = shard
-    }
-
-    /// Where `count` crops of side `cropSize` lie in a `width`×`height` photo: one crop is the
-    /// centre crop; more fill a grid of columns × rows = `count` whose shape is closest to the
-    /// photo's aspect ratio, spaced evenly from the top-left to the bottom-right corner, in
-    /// row-major order (crops overlap when the photo is too small to hold them apart). Depends
-    /// only on the four numbers.
-    public static func cropOrigins(width: Int, height: Int, cropSize: Int, count: Int) -> [CropOrigin] {
-        precondition(count >= 1 && cropSize <= width && cropSize <= height, "cropOrigins: \(count) crops of \(cropSize) in \(width)×\(height)")
-        guard count > 1 else {
-            let origin = Image.centerCropOrigin(imageWidth: width, imageHeight: height, cropWidth: cropSize, cropHeight: cropSize)
-            return [CropOrigin(x: origin.x, y: origin.y)]
-        }
-        let aspect = log(Double(width) / Double(height))
-        let columns = (1...count).filter { count % $0 == 0 }
-            .min { abs(log(Double($0 * $0) / Double(count)) - aspect) < abs(log(Double($1 * $1) / Double(count)) - aspect) }!
-        let rows = count / columns
-        func position(_ index: Int, of cells: Int, span: Int) -> Int { cells == 1 ? span / 2 : span * index / (cells - 1) }
-        return (0..<count).map { crop in
-            CropOrigin(x: position(crop % columns, of: columns, span: width - cropSize),
-                       y: position(crop / columns, of: rows, span: height - cropSize))
-        }
     }
 
     /// The noise seed of crop `crop` of the photo with content hash `hash`: the first 16 hex
@@ -288,9 +266,9 @@ public struct PretextDatasetBuilder<Codec: LatentCodec, Model: Denoiser> {
             throw PretextDatasetError.photoTooSmall(path: url.path, width: image.width, height: image.height, needed: max(width, multiple))
         }
         let several = cropsPerPhoto > 1
-        let origins = several ? Self.cropOrigins(width: image.width, height: image.height, cropSize: width, count: cropsPerPhoto)
-                              : [Image.centerCropOrigin(imageWidth: image.width, imageHeight: image.height, cropWidth: width, cropHeight: height)]
-                                  .map { CropOrigin(x: $0.x, y: $0.y) }
+        let origins = (several ? Image.gridCropOrigins(width: image.width, height: image.height, cropSize: width, count: cropsPerPhoto)
+                               : [Image.centerCropOrigin(imageWidth: image.width, imageHeight: image.height, cropWidth: width, cropHeight: height)])
+            .map { CropOrigin(x: $0.x, y: $0.y) }
         var records: [PretextRecord] = []
         for (crop, origin) in origins.enumerated() {
             let original = image.cropped(x: origin.x, y: origin.y, width: width, height: height)

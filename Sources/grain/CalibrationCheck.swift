@@ -89,8 +89,9 @@ struct CalibrationCheck: ParsableCommand {
                 guard let photo = byIndex[index] else { continue }
                 let d = LowLevelFeatureExtractor.featureDimension
                 let memberFeatures = photo.scored.map { Tensor(shape: [$0.count / d, d], scalars: $0) }
-                let scores = try detector.logLikelihoods(features: memberFeatures, path: files[index].path)
-                let perMember = (0..<extractors.count).map { member in scores.map { $0[member] }.reduce(0, +) / Double(scores.count) }
+                // The photo's regions scored and combined exactly as `grain detect` does.
+                let perRegion = try detector.logLikelihoods(features: memberFeatures, path: files[index].path)
+                let perMember = detector.scoring.aggregate(regions: perRegion)
                 judged += 1
                 if detector.verdict(logLikelihoods: perMember, patchCount: 0).isGenerated { flagged += 1 }
             }

@@ -8,11 +8,17 @@ struct Detect: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Judge images with a detector: real photograph or AI-generated.",
         discussion: """
-            With --json, one object per image and line: {"path", "logLikelihood", "threshold", "verdict", "patches"} \
-            where verdict is "generated" or "real", and logLikelihood and threshold are numbers for a one-member \
-            detector and arrays (member order) for several; a file that cannot be read gives {"path", "error"} and \
-            the batch goes on. Without --json, one text line per image. Folders are searched recursively for .jpg, \
-            .jpeg and .png files. Exit code 0 when every file was judged, 1 when any failed.
+            Each image gets a verdict: "real", "generated" or "uncertain". Uncertain means the detector cannot \
+            tell: the image lies outside the domain it was fitted on (a format, bit depth, colour layout, JPEG \
+            chroma or quantisation it never saw, a JPEG quality or size outside the fitted range), or its score \
+            lies in the band around the threshold that the calibration set cannot resolve; the reasons say which. \
+            With --json, one object per image and line: {"path", "verdict", "reasons", "logLikelihood", \
+            "threshold", "patches"} plus "cropLogLikelihoods" when the detector scores several crops; \
+            logLikelihood and threshold are numbers for a one-member detector and arrays (member order) for \
+            several, reasons a list of {"code", "message"}. A file that cannot be read gives {"path", "error"} \
+            and the batch goes on. Without --json, one text line per image (reasons indented below). Folders are \
+            searched recursively for .jpg, .jpeg and .png files. Exit code 0 when every file was judged, 1 when \
+            any failed.
 
             With --skip-done FILE (and --json), the rows go to FILE instead of standard output: inputs whose path \
             already has a row there (a verdict or an error) are skipped, each new row is appended as one whole line, \
@@ -62,7 +68,8 @@ struct Detect: ParsableCommand {
                        + (repeats > 0 ? ", \(repeats) listed more than once" : "") + "; judging \(files.count)")
         }
         var progress = Progress(total: files.count, unit: "images")
-        var failures = 0, generated = 0
+        var failures = 0
+        var decisions: [Detector.Verdict.Decision: Int] = [:]
         /// Prints a row, or appends it to the results file (a row that cannot be encoded becomes an error row).
         func emit(_ row: [String: Any], for file: URL) throws {
             guard results != nil else { return printJSONLine(row) }
@@ -76,24 +83,34 @@ struct Detect: ParsableCommand {
             defer { progress.advance() }
             switch result {
             case let .success(verdict):
-                if verdict.isGenerated { generated += 1 }
+                decisions[verdict.decision, default: 0] += 1
                 if json {
                     func value(_ values: [Double]) -> Any { values.count == 1 ? values[0] : values }
-                    try emit(["path": file.path, "logLikelihood": value(verdict.logLikelihoods),
-                              "threshold": value(verdict.thresholds), "patches": verdict.patchCount,
-                              "verdict": verdict.isGenerated ? "generated" : "real"], for: file)
+                    var object: [String: Any] = [
+                        "path": file.path, "verdict": verdict.decision.rawValue,
+                        "reasons": verdict.reasons.map { ["code": $0.code, "message": $0.message] },
+                        "logLikelihood": value(verdict.logLikelihoods), "threshold": value(verdict.thresholds),
+                        "patches": verdict.patchCount]
+                    if let crops = verdict.perCropLogLikelihoods { object["cropLogLikelihoods"] = crops.map(value) }
+                    try emit(object, for: file)
                 } else {
                     let comparisons = zip(verdict.logLikelihoods, verdict.thresholds).map { score, threshold in
                         String(format: "%.2f %@ %.2f", score, score >= threshold ? "≥" : "<", threshold)
                     }
-                    print("\(verdict.isGenerated ? "generated" : "real     ")  \(file.path)  (log-likelihood \(comparisons.joined(separator: ", ")))")
+                    let label = verdict.decision.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0)
+                    var line = "\(label)  \(file.path)  (log-likelihood \(comparisons.joined(separator: ", "))"
+                    if let crops = verdict.perCropLogLikelihoods {
+                        line += "; \(crops.count) crops, " + crops.map { $0.map { String(format: "%.1f", $0) }.joined(separator: "/") }.joined(separator: " ")
+                    }
+                    print(line + ")")
+                    for reason in verdict.reasons { print("           \(reason.code): \(reason.message)") }
                 }
             case let .failure(error):
                 failures += 1
                 if json { try emit(["path": file.path, "error": error.description], for: file) } else { print("error      \(error)") }
             }
         }
-        printError("\(files.count - failures - generated) real, \(generated) generated, \(failures) failed")
+        printError("\(decisions[.real] ?? 0) real, \(decisions[.generated] ?? 0) generated, \(decisions[.uncertain] ?? 0) uncertain, \(failures) failed")
         if failures > 0 { throw ExitCode.failure }
     }
 }

@@ -102,6 +102,16 @@ struct FitReport {
                                 joint.falsePositiveRateInterval.lowerBound, joint.falsePositiveRateInterval.upperBound,
                                 summary.configuration.calibration?.targetFalsePositiveRate ?? 0))
         }
+        let scoring = detector.scoring
+        lines.append(scoring.cropCount == 0 ? "scoring: the whole image once"
+                     : "scoring: \(scoring.cropCount) crops of \(scoring.cropSize) px at fixed positions, \(scoring.aggregation) of their log-likelihoods (smaller images whole)")
+        if let augmentation = summary.configuration.augmentation { lines.append("augmentation of the fit and calibration photos: \(augmentation)") }
+        if let domain = summary.domain {
+            let formats = domain.formats.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+            var line = "domain: \(domain.imageCount) photos (\(formats)), patch counts \(domain.patchCounts.minimum)–\(domain.patchCounts.maximum)"
+            if let qualities = domain.jpegQualities { line += ", JPEG qualities \(qualities.minimum)–\(qualities.maximum)" }
+            lines.append(line)
+        }
         for warning in summary.warnings { lines.append("warning: \(warning)") }
         return lines.joined(separator: "\n")
     }

@@ -44,6 +44,8 @@ enum ThresholdRule: String, ExpressibleByArgument, CaseIterable {
     case authors
 }
 
+extension Detector.Scoring.Aggregation: ExpressibleByArgument {}
+
 /// The environment variable that names default extractor weights (paths separated by `:`).
 let weightsEnvironmentVariable = "GRAIN_WEIGHTS"
 
@@ -85,7 +87,14 @@ struct FitOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Largest side of the random crops, in pixels (a multiple of 16).") var cropSize = 256
     @Option(parsing: .unconditional, help: "Smallest side of the random crops, in pixels (a multiple of 16; recommended 64).") var cropMinSize: Int?
     @OptionGroup var tokenizerOptions: TokenizerOptions
-    @Option(parsing: .unconditional, help: "Seed for the split, the crops, the folds and the mixture's initialisation.") var seed: UInt64 = 42
+    @Option(help: "Benign transformations applied to every fit and calibration photo, drawn per photo (seeded), e.g. jpeg:70-100,downscale:0.5-1,png:0.2 (terms: jpeg:Q or Q1-Q2[@P], downscale:F or F1-F2[@P], png:P, chroma444:Q, chroma422:P; default: none).")
+    var augment: String?
+    @Option(parsing: .unconditional, help: "Crops scored per image at detection, at fixed grid positions (0: the whole image once; calibration scores its photos the same way).")
+    var scoreCrops = 0
+    @Option(parsing: .unconditional, help: "Side of the scored crops, in pixels (a multiple of 16; smaller images are scored whole).") var scoreCropSize = 256
+    @Option(help: "How the scored crops' log-likelihoods combine: mean, median or minimum.")
+    var scoreAggregate: Detector.Scoring.Aggregation = .mean
+    @Option(parsing: .unconditional, help: "Seed for the split, the crops, the augmentation, the folds and the mixture's initialisation.") var seed: UInt64 = 42
     @Option(parsing: .unconditional, help: "Largest image to decode, in pixels (larger ones are skipped).") var pixelLimit = 89_478_485
 
     func validate() throws {
@@ -110,6 +119,23 @@ struct FitOptions: ParsableArguments {
             }
         }
         guard pixelLimit >= 1 else { throw ValidationError("--pixel-limit must be ≥ 1, got \(pixelLimit)") }
+        _ = try augmentation()
+        _ = try scoring()
+    }
+
+    /// The `--augment` setting, nil when not given.
+    func augmentation() throws -> ImageAugmentation? {
+        guard let augment else { return nil }
+        do { return try ImageAugmentation(parsing: augment) } catch {
+            throw ValidationError("--augment: \(error.description)")
+        }
+    }
+
+    /// The `--score-crops`, `--score-crop-size` and `--score-aggregate` setting.
+    func scoring() throws -> Detector.Scoring {
+        do { return try Detector.Scoring(cropCount: scoreCrops, cropSize: scoreCropSize, aggregation: scoreAggregate) } catch {
+            throw ValidationError("--score-crops/--score-crop-size: \(error.description)")
+        }
     }
 
     /// Throws a validation error naming the flag when `photoCount` photos cannot support the
@@ -169,6 +195,7 @@ struct FitOptions: ParsableArguments {
             mixture: mixture, mixtureChoice: choice, thresholdRate: rate,
             calibration: rule == .calibrated
                 ? Detector.Calibration(fraction: calibrate ?? 0.2, targetFalsePositiveRate: targetFpr ?? 0.05) : nil,
-            crops: crops, tokenizer: tokenizerOptions.tokenizer, seed: seed, pixelLimit: pixelLimit)
+            crops: crops, tokenizer: tokenizerOptions.tokenizer, scoring: try scoring(), augmentation: try augmentation(),
+            seed: seed, pixelLimit: pixelLimit)
     }
 }

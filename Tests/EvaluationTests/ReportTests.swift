@@ -94,6 +94,8 @@ struct ReportTests {
         let small = try ImagePerturbation.downscale(factor: 0.5).applied(to: image)
         #expect(small == image.resized(width: 20, height: 15, filter: .bicubic))
         #expect(try ImagePerturbation.downscale(factor: 0.9).applied(to: image).width == 36)
+        #expect(throws: ImageError.self) { try ImagePerturbation.downscale(factor: 1.5).applied(to: image) }
+        #expect(throws: ImageError.self) { try ImagePerturbation.jpeg(quality: 0).applied(to: image) }
         #expect(ImagePerturbation.paperSweep.map(\.description) == [
             "jpeg-q100", "jpeg-q90", "jpeg-q80", "jpeg-q70",
             "downscale-0.9", "downscale-0.8", "downscale-0.7", "downscale-0.6", "downscale-0.5"])

@@ -116,9 +116,12 @@ struct CommandLineTests {
                 == ["a-good.png", "b-tiny.png", "c-empty.png", "d-text.jpg", "missing.jpg"])
         for line in lines.prefix(2) {
             #expect(line["logLikelihood"] is Double && line["threshold"] is Double && line["patches"] is Int)
-            #expect(["generated", "real"].contains(line["verdict"] as? String))
-            #expect(line["error"] == nil)
+            #expect(["generated", "real", "uncertain"].contains(line["verdict"] as? String))
+            #expect(line["reasons"] is [[String: String]] && line["error"] == nil)
         }
+        // 1×1 is one patch, far below the fitted photos' 4: outside the domain.
+        #expect(lines[1]["verdict"] as? String == "uncertain")
+        #expect((lines[1]["reasons"] as? [[String: String]])?.map { $0["code"] } == ["patch-count"])
         for line in lines.suffix(3) {
             #expect((line["error"] as? String)?.isEmpty == false && line["verdict"] == nil)
         }

@@ -14,12 +14,7 @@ struct FitDefaultsTests {
         try FileManager.default.createDirectory(at: folder.appendingPathComponent("real"), withIntermediateDirectories: true)
         try FileManager.default.createDirectory(at: folder.appendingPathComponent("fake/noise"), withIntermediateDirectories: true)
         let weights = folder.appendingPathComponent("weights.safetensors")
-        var random: [String: Tensor] = [:]
-        for (index, (key, parameter)) in LowLevelFeatureExtractor().namedParameters().enumerated() {
-            random[key] = randomTensor(parameter.shape, seed: UInt64(index), lower: -0.2, upper: 0.2)
-                + (key.hasSuffix(".weight") && parameter.shape.count == 3 ? 1 : 0)
-        }
-        try SafeTensors.write(random, to: weights)
+        try writeRandomExtractorWeights(to: weights)
         for index in 0..<count {
             try noisyImage(seed: UInt64(index), width: 48, height: 40).write(to: folder.appendingPathComponent(String(format: "real/photo%02d.png", index)))
         }

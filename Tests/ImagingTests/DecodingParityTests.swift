@@ -54,14 +54,14 @@ struct DecodingParityTests {
         #expect(mismatches.isEmpty)
     }
 
-    @Test("header reports format, size, components and progression")
+    @Test("header reports format, size, components, progression and PNG colour type")
     func header() throws {
         let jpeg = try Image.header(of: Data(contentsOf: Fixtures.url("synthetic/q80_420_progressive.jpg")))
         #expect(jpeg == ImageHeader(format: .jpeg, width: 61, height: 45, components: 3, bitDepth: 8, isProgressive: true))
         let cmyk = try Image.header(of: Data(contentsOf: Fixtures.url("synthetic/cmyk_q90.jpg")))
         #expect(cmyk.components == 4)
         let png = try Image.header(of: Data(contentsOf: Fixtures.url("synthetic/rgba16_interlaced.png")))
-        #expect(png == ImageHeader(format: .png, width: 21, height: 15, components: 4, bitDepth: 16, isProgressive: true))
+        #expect(png == ImageHeader(format: .png, width: 21, height: 15, components: 4, bitDepth: 16, isProgressive: true, pngColorType: .rgba))
     }
 
     @Test("formats are recognised by signature, not by name")

@@ -159,10 +159,18 @@ struct DetectorTests {
                     Issue.record("\(file.lastPathComponent): expected \(expected[file.lastPathComponent]!), got \(result)")
                 }
             }
-            // Converted inputs equal their RGB versions: RGBA drops alpha, so it scores like the RGB PNG.
+            // Converted inputs equal their RGB versions: RGBA drops alpha, so it scores like the RGB
+            // PNG — but the fit never saw an alpha channel, so its verdict is uncertain, saying so.
             let rgba = files.firstIndex { $0.lastPathComponent == "rgba.png" }!
             let png = files.firstIndex { $0.lastPathComponent == "good.png" }!
-            #expect(try results[rgba].get() == results[png].get())
+            #expect(try results[rgba].get().logLikelihoods == results[png].get().logLikelihoods)
+            let rgbaVerdict = try results[rgba].get()
+            #expect(rgbaVerdict.decision == .uncertain && rgbaVerdict.reasons.map(\.code).contains("components"))
+            // Formats, bit depths and sizes the fit (48×48 RGB PNGs) never saw are uncertain, with the reason.
+            for (name, code) in [("cmyk.jpg", "format"), ("rgb16.png", "bit-depth"), ("tiny.png", "patch-count"), ("good.jpg", "format")] {
+                let verdict = try results[files.firstIndex { $0.lastPathComponent == name }!].get()
+                #expect(verdict.decision == .uncertain && verdict.reasons.map(\.code).contains(code), "\(name): \(verdict.reasons)")
+            }
         }
     }
 

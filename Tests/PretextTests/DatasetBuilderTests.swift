@@ -223,24 +223,6 @@ enum BuilderFixture {
         #expect(a == b, "sharded multi-crop build differs from the full build")
     }
 
-    @Test func cropOriginsSpreadOverThePhotoInsideItsBounds() {
-        typealias Builder = PretextDatasetBuilder<PixelSpace, SmallDenoiser>
-        #expect(Builder.cropOrigins(width: 41, height: 30, cropSize: 16, count: 1) == [CropOrigin(x: 12, y: 7)])
-        #expect(Builder.cropOrigins(width: 100, height: 100, cropSize: 20, count: 4)
-                == [CropOrigin(x: 0, y: 0), CropOrigin(x: 80, y: 0), CropOrigin(x: 0, y: 80), CropOrigin(x: 80, y: 80)])
-        // 16:10 with 16 crops: 4 × 4 is the closest grid shape (8 × 2 is too wide).
-        let wide = Builder.cropOrigins(width: 2560, height: 1600, cropSize: 64, count: 16)
-        #expect(wide.count == 16 && Set(wide).count == 16)
-        #expect(Set(wide.map(\.x)) == [0, 832, 1664, 2496] && Set(wide.map(\.y)) == [0, 512, 1024, 1536])
-        #expect(wide.first == CropOrigin(x: 0, y: 0) && wide.last == CropOrigin(x: 2496, y: 1536))
-        // With 8 crops the wide photo gets 4 columns and 2 rows, a tall one 2 and 4.
-        #expect(Set(Builder.cropOrigins(width: 2560, height: 1600, cropSize: 64, count: 8).map(\.x)).count == 4)
-        #expect(Set(Builder.cropOrigins(width: 1600, height: 2560, cropSize: 64, count: 8).map(\.y)).count == 4)
-        // A prime count is one row (or column), centred on the other axis.
-        let seven = Builder.cropOrigins(width: 70, height: 50, cropSize: 10, count: 7)
-        #expect(seven == (0..<7).map { CropOrigin(x: 10 * $0, y: 20) })
-    }
-
     /// A rerun in the same folder with other crop settings is refused with the settings file
     /// named, and so is an unreadable settings file.
     @Test func aRerunWithOtherCropSettingsIsRefused() throws {

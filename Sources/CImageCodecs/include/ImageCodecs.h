@@ -53,6 +53,27 @@ typedef struct GrainImageInfo {
 GrainCodecStatus grain_jpeg_read_info(const uint8_t *data, size_t size, GrainImageInfo *info,
                                       char *message, size_t messageCapacity);
 
+/// The quantisation tables and sampling factors a JPEG header declares.
+typedef struct GrainJpegTables {
+    /// Quantisation tables 0...3, each 64 values in natural (row-major) order, as libjpeg stores
+    /// them after un-zigzagging the DQT segment.
+    uint16_t tables[4][64];
+    /// 1 when table i was defined by a DQT segment before the first scan.
+    int32_t tablePresent[4];
+    /// Colour components in the frame (at most 4 are described below).
+    int32_t components;
+    /// Per component: the quantisation table it uses, and its horizontal and vertical sampling
+    /// factors (1...4).
+    int32_t tableIndex[4];
+    int32_t horizontalSampling[4];
+    int32_t verticalSampling[4];
+} GrainJpegTables;
+
+/// Parses a JPEG header (`jpeg_read_header`, no entropy-coded data) and copies out its
+/// quantisation tables and per-component sampling factors.
+GrainCodecStatus grain_jpeg_read_tables(const uint8_t *data, size_t size, GrainJpegTables *tables,
+                                        char *message, size_t messageCapacity);
+
 /// Decodes a JPEG into `rgb` (`width * height * 3` bytes) with libjpeg's defaults, as Pillow does:
 /// accurate integer IDCT, fancy upsampling, block smoothing. Greyscale is replicated into R, G and
 /// B; CMYK/YCCK is inverted (Adobe convention) and converted as Pillow's `cmyk2rgb`.

@@ -29,7 +29,10 @@ detector.detect(files: files) { _, file, result in
         let scores = zip(verdict.logLikelihoods, verdict.thresholds)
             .map { String(format: "%.1f %@ %.1f", $0, $0 >= $1 ? "≥" : "<", $1) }
             .joined(separator: ", ")
-        print("\(verdict.isGenerated ? "generated" : "real     ")  \(scores)  \(file.path)")
+        // Act on `decision`: real, generated, or uncertain (outside the fitted domain, or too close
+        // to the threshold for the calibration to tell), with the reasons.
+        print("\(verdict.decision.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0))  \(scores)  \(file.path)")
+        for reason in verdict.reasons { print("           \(reason.code): \(reason.message)") }
     case .failure(let error):
         failures += 1
         print("error      \(error)")

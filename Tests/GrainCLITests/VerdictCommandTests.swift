@@ -1,0 +1,99 @@
+import Foundation
+import GrainTestSupport
+import Imaging
+import NN
+import Tensor
+import Testing
+
+/// `grain fit --augment` and `--score-crops`, and `grain detect`'s three-way verdicts with reasons.
+@Suite("grain verdicts", .enabled(if: grainExecutable != nil, "the grain executable is not built next to the tests: skipped"))
+struct VerdictCommandTests {
+    /// A folder with random weights and eight 64×64 "real" PNGs.
+    static func setUp() throws -> (folder: URL, weights: URL, real: URL) {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("grain-verdict-\(UUID().uuidString)")
+        let real = folder.appendingPathComponent("real")
+        try FileManager.default.createDirectory(at: real, withIntermediateDirectories: true)
+        let weights = folder.appendingPathComponent("weights.safetensors")
+        try writeRandomExtractorWeights(to: weights)
+        for index in 0..<8 {
+            try noisyImage(seed: UInt64(index), width: 64, height: 64).write(to: real.appendingPathComponent("photo\(index).png"))
+        }
+        return (folder, weights, real)
+    }
+
+    @Test func impossibleAugmentationAndScoringAreErrorsNamingTheFlag() throws {
+        let (folder, weights, real) = try Self.setUp()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let base = ["fit", "--weights", weights.path, "--real", real.path, "--out", folder.appendingPathComponent("d.safetensors").path]
+        for (flags, mention) in [(["--augment", "jpeg:90-70"], "jpegMinimumQuality"), (["--augment", "jpeg:0-100"], "JPEG quality"),
+                                 (["--augment", "downscale:0-1"], "downscaling factor"), (["--augment", "sharpen:2"], "unknown key"),
+                                 (["--score-crops=-1"], "crop count"), (["--score-crop-size", "40", "--score-crops", "4"], "crop size")] {
+            let run = try grain(base + flags, in: folder)
+            #expect(run.status != 0, "\(flags)")
+            let flag = flags[0].hasPrefix("--score") ? "--score-crops" : "--augment"
+            #expect(run.errors.contains(flag + (flag == "--augment" ? ": " : "")) && run.errors.contains(mention), "\(flags): \(run.errors)")
+            #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("d.safetensors").path))
+        }
+    }
+
+    @Test func detectSaysUncertainWithReasonsAndPrintsPerCropScores() throws {
+        let (folder, weights, real) = try Self.setUp()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let detector = folder.appendingPathComponent("detector.safetensors")
+        let fit = try grain(["fit", "--weights", weights.path, "--real", real.path, "--out", detector.path, "--components", "1",
+                             "--covariance", "spherical", "--calibrate", "0.25", "--target-fpr", "0.5", "--crops-per-image", "2",
+                             "--crop-size", "32", "--crop-min-size", "32", "--score-crops", "4", "--score-crop-size", "32",
+                             "--score-aggregate", "median"], in: folder)
+        #expect(fit.status == 0, "\(fit.errors)")
+        #expect(fit.output.contains("scoring: 4 crops of 32 px at fixed positions, median"))
+        #expect(fit.output.contains("domain: 8 photos (png 8), patch counts 16–16"))
+
+        let test = folder.appendingPathComponent("test")
+        try FileManager.default.createDirectory(at: test, withIntermediateDirectories: true)
+        let photo = noisyImage(seed: 90, width: 64, height: 64)
+        try photo.write(to: test.appendingPathComponent("a-photo.png"))
+        try noisyImage(seed: 91, width: 20, height: 20).write(to: test.appendingPathComponent("b-small.png"))
+        let grey = stride(from: 0, to: photo.pixels.count, by: 3).map { photo.pixels[$0] }
+        try Image(width: 64, height: 64, channels: 1, pixels: grey).write(to: test.appendingPathComponent("c-grey.png"))
+        try photo.encoded(as: .jpeg(quality: 90)).write(to: test.appendingPathComponent("d-photo.jpg"))
+        let deep = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("OneClassTests/Fixtures/bad-input/rgb16.png")
+        try FileManager.default.copyItem(at: deep, to: test.appendingPathComponent("e-rgb16.png"))
+
+        let run = try grain(["detect", "--detector", detector.path, "--json", test.path], in: folder)
+        #expect(run.status == 0, "\(run.errors)")
+        let lines = run.jsonLines
+        #expect(lines.count == 5)
+        func codes(_ line: [String: Any]) -> [String] { (line["reasons"] as? [[String: String]] ?? []).compactMap { $0["code"] } }
+        // The photo like the fit photos: four crop scores, combined by the median.
+        let first = lines[0]
+        #expect(["real", "generated", "uncertain"].contains(first["verdict"] as? String))
+        let crops = try #require(first["cropLogLikelihoods"] as? [Double])
+        let sorted = crops.sorted()
+        #expect(crops.count == 4 && abs((first["logLikelihood"] as? Double ?? .nan) - (sorted[1] + sorted[2]) / 2) < 1e-9)
+        // Too small for any crop: scored whole, and outside the fitted sizes.
+        #expect(lines[1]["verdict"] as? String == "uncertain" && codes(lines[1]).contains("patch-count") && lines[1]["cropLogLikelihoods"] == nil)
+        #expect(lines[2]["verdict"] as? String == "uncertain" && codes(lines[2]).contains("components"))
+        #expect(lines[3]["verdict"] as? String == "uncertain" && codes(lines[3]).contains("format"))
+        #expect(lines[4]["verdict"] as? String == "uncertain" && codes(lines[4]).contains("bit-depth"))
+        #expect(run.errors.contains("uncertain"))
+
+        // The text form names the verdict and indents the reasons.
+        let text = try grain(["detect", "--detector", detector.path, test.appendingPathComponent("d-photo.jpg").path], in: folder)
+        #expect(text.status == 0 && text.output.hasPrefix("uncertain") && text.output.contains("format: format jpeg never seen in fit"))
+    }
+
+    @Test func augmentedFitRecordsItsSettingAndTheAugmentedDomain() throws {
+        let (folder, weights, real) = try Self.setUp()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let detector = folder.appendingPathComponent("detector.safetensors")
+        let fit = try grain(["fit", "--weights", weights.path, "--real", real.path, "--out", detector.path, "--components", "1",
+                             "--covariance", "spherical", "--calibrate", "0.25", "--target-fpr", "0.5", "--crops-per-image", "2",
+                             "--crop-size", "32", "--crop-min-size", "32", "--augment", "jpeg:80-90"], in: folder)
+        #expect(fit.status == 0, "\(fit.errors)")
+        #expect(fit.output.contains("augmentation of the fit and calibration photos: jpeg:80-90"))
+        #expect(fit.output.contains("domain: 8 photos (jpeg 8)"))
+        let inspect = try grain(["inspect", detector.path], in: folder)
+        #expect(inspect.output.contains("\"jpegMaximumQuality\" : 90") && inspect.output.contains("\"domain\""))
+    }
+}
