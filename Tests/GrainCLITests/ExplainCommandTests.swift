@@ -13,12 +13,7 @@ struct ExplainCommandTests {
         try FileManager.default.createDirectory(at: folder.appendingPathComponent("real"), withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
         let weights = folder.appendingPathComponent("weights.safetensors")
-        var random: [String: Tensor] = [:]
-        for (index, (key, parameter)) in LowLevelFeatureExtractor().namedParameters().enumerated() {
-            random[key] = randomTensor(parameter.shape, seed: UInt64(index), lower: -0.2, upper: 0.2)
-                + (key.hasSuffix(".weight") && parameter.shape.count == 3 ? 1 : 0)
-        }
-        try SafeTensors.write(random, to: weights)
+        try writeRandomExtractorWeights(to: weights)
         for index in 0..<8 {
             try noisyImage(seed: UInt64(index), width: 64, height: 64).write(to: folder.appendingPathComponent("real/photo\(index).png"))
         }
