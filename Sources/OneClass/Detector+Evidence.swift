@@ -76,8 +76,11 @@ extension Detector {
                                          y: offset(image: image.height, crop: rows * patch),
                                          width: columns * patch, height: rows * patch)
         // Every patch of the grid, [P, 3, 16, 16], raster order (no cap: windows pick from all).
-        let patches = PatchTokenizer(maximumPatches: rows * columns).tokens(tokenizer.croppedTensor(image))
-            .reshaped([rows * columns, 3, patch, patch])
+        let allPatches: PatchTokenizer
+        do { allPatches = try PatchTokenizer(maximumPatches: rows * columns) } catch {
+            throw .invalidConfiguration("the patch grid \(rows) × \(columns): \(error)")
+        }
+        let patches = allPatches.tokens(tokenizer.croppedTensor(image)).reshaped([rows * columns, 3, patch, patch])
 
         var windows: [EvidenceMap.Window] = []
         windows.reserveCapacity(origins.count)
