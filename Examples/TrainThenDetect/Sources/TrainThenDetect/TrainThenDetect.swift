@@ -189,7 +189,7 @@ struct TrainThenDetect {
         let extractor = LowLevelFeatureExtractor()
         var initialization = RandomGenerator(seed: options.seed ^ 0x1234_5678)
         extractor.initializeParameters(using: &initialization)
-        let configuration = TrainingConfiguration(task: .pretext(PretextLoss()), learningRate: sizes.extractorLearningRate,
+        let configuration = try TrainingConfiguration(task: .pretext(PretextLoss()), learningRate: sizes.extractorLearningRate,
                                                   batchSize: sizes.extractorBatch, cropSize: sizes.extractorCrop,
                                                   epochs: sizes.extractorEpochs, checkpointInterval: 50, seed: options.seed)
         let trainer = try ExtractorTrainer(extractor: extractor, configuration: configuration, training: training,
