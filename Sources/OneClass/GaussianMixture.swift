@@ -179,7 +179,12 @@ public struct GaussianMixture: Equatable, Sendable {
     /// The number of free parameters: covariances (`k·d(d+1)/2` full, `d(d+1)/2` tied, `k·d`
     /// diagonal, `k` spherical) + means `k·d` + weights `k − 1`, as scikit-learn's `_n_parameters`.
     public var parameterCount: Int {
-        let k = componentCount, d = featureCount
+        Self.parameterCount(componentCount: componentCount, covarianceType: covarianceType, featureCount: featureCount)
+    }
+
+    /// The number of free parameters of a mixture with `componentCount` components of
+    /// `covarianceType` in `featureCount` dimensions (see ``parameterCount``).
+    public static func parameterCount(componentCount k: Int, covarianceType: CovarianceType, featureCount d: Int) -> Int {
         let covarianceParameters: Int
         switch covarianceType {
         case .full: covarianceParameters = k * d * (d + 1) / 2

@@ -58,15 +58,7 @@ public struct MixtureSelection: Codable, Equatable, Sendable {
         /// The number of free parameters in `featureCount` dimensions (as
         /// ``GaussianMixture/parameterCount``).
         public func parameterCount(featureCount d: Int) -> Int {
-            let k = componentCount
-            let covarianceParameters: Int
-            switch covarianceType {
-            case .full: covarianceParameters = k * d * (d + 1) / 2
-            case .tied: covarianceParameters = d * (d + 1) / 2
-            case .diagonal: covarianceParameters = k * d
-            case .spherical: covarianceParameters = k
-            }
-            return covarianceParameters + k * d + k - 1
+            GaussianMixture.parameterCount(componentCount: componentCount, covarianceType: covarianceType, featureCount: d)
         }
     }
 
