@@ -183,7 +183,7 @@ public struct GaussianMixture: Equatable, Sendable {
     }
 
     /// The number of free parameters of a mixture with `componentCount` components of
-    /// `covarianceType` in `featureCount` dimensions (see ``parameterCount``).
+    /// `covarianceType` in `featureCount` dimensions, counted as the `parameterCount` property counts them.
     public static func parameterCount(componentCount k: Int, covarianceType: CovarianceType, featureCount d: Int) -> Int {
         let covarianceParameters: Int
         switch covarianceType {
