@@ -3,29 +3,6 @@ import Imaging
 import OneClass
 import Tensor
 
-/// A crop of an image, in pixels.
-public struct CropRectangle: Codable, Equatable, Hashable, Sendable {
-    /// Left column.
-    public var x: Int
-    /// Top row.
-    public var y: Int
-    /// Width.
-    public var width: Int
-    /// Height.
-    public var height: Int
-
-    /// Creates a rectangle.
-    public init(x: Int, y: Int, width: Int, height: Int) {
-        self.x = x
-        self.y = y
-        self.width = width
-        self.height = height
-    }
-
-    /// `x,y,WxH`, appended to a file name to name a sample (`photo.jpg#64,128,256x256`).
-    public var label: String { "\(x),\(y),\(width)x\(height)" }
-}
-
 /// A test sampling out of range (from Swift or a file).
 public enum TestSamplingError: Error, Equatable, CustomStringConvertible {
     /// The number of crops per image is negative.

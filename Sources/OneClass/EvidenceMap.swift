@@ -10,31 +10,9 @@ import Imaging
 /// transformer sees only the window's tokens), and a low region in a real photo is usually just
 /// texture the fit photos lacked (sky, text, flat colour, heavy blur).
 public struct EvidenceMap: Codable, Equatable, Sendable {
-    /// A rectangle of pixels, origin top-left; it may extend past the image only in the
-    /// authors-compatible crop mode, where the grid includes black padding.
-    public struct Rectangle: Codable, Equatable, Sendable {
-        /// The left edge (column of the first pixel).
-        public var x: Int
-        /// The top edge (row of the first pixel).
-        public var y: Int
-        /// The width in pixels.
-        public var width: Int
-        /// The height in pixels.
-        public var height: Int
-
-        /// Creates a rectangle.
-        public init(x: Int, y: Int, width: Int, height: Int) {
-            self.x = x
-            self.y = y
-            self.width = width
-            self.height = height
-        }
-
-        /// Whether pixel `(x, y)` lies inside.
-        public func contains(x: Int, y: Int) -> Bool {
-            x >= self.x && x < self.x + width && y >= self.y && y < self.y + height
-        }
-    }
+    /// A rectangle of pixels, origin top-left (Imaging's `CropRectangle`); it may extend past the
+    /// image only in the authors-compatible crop mode, where the grid includes black padding.
+    public typealias Rectangle = CropRectangle
 
     /// One window: where it is and how its tokens scored.
     public struct Window: Codable, Equatable, Sendable {
