@@ -144,11 +144,11 @@ struct FitOptions: ParsableArguments {
     func check(photoCount: Int, configuration: Detector.FitConfiguration) throws {
         var training = photoCount
         if let calibration = configuration.calibration {
-            let held = Int((Double(photoCount) * calibration.fraction).rounded())
-            guard held >= 1, held < photoCount else {
-                throw ValidationError("--calibrate \(calibration.fraction): \(photoCount) photos leave \(held) for calibration and \(photoCount - held) for fitting; both need at least one (give more photos or another fraction)")
+            do {
+                training -= try Detector.calibrationSplit(count: photoCount, configuration: configuration).filter { $0 }.count
+            } catch {
+                throw ValidationError("--calibrate \(calibration.fraction): \(error) (give more photos or another fraction)")
             }
-            training -= held
         }
         if case let .crossValidated(_, folds) = configuration.mixtureChoice, training < folds {
             throw ValidationError("--components auto: cross-validation with --folds \(folds) needs at least \(folds) training photos, got \(training); give more photos, fewer --folds, or a fixed --components K")
