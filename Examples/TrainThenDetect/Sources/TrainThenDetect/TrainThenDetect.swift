@@ -49,7 +49,7 @@ struct TrainThenDetect {
         }
         var rows: [String] = []
         for (index, (name, extractor)) in extractors.enumerated() {
-            rows += try evaluate(extractor, name: name, folder: index == 0 ? "trained" : "authors", samples: samples)
+            rows += try evaluate(extractor, name: name, folder: index == 0 ? "trained" : "authors", samples: samples, photos: photos)
         }
         let header = tableRow("extractor", "source", "count", "AUC", "TPR", "FPR", "95 % interval")
         let output = ([header] + rows + [""] + accuracyLines(accuracy)).joined(separator: "\n") + "\n"
@@ -275,9 +275,11 @@ struct TrainThenDetect {
                        generated: [("generated from noise (DDIM)", generated!), ("VAE reconstructions", reconstructions)])
     }
 
-    /// Stage 5: features, the mixture, the calibrated threshold, scores and the report of one
-    /// extractor; returns its rows of the results table.
-    func evaluate(_ extractor: LowLevelFeatureExtractor, name: String, folder: String, samples: Samples) throws -> [String] {
+    /// Stage 5: features, the detector (fitted and calibrated by `Detector.fit(features:…)`, the
+    /// library's one fitting path), scores and the report of one extractor; returns its rows of
+    /// the results table.
+    func evaluate(_ extractor: LowLevelFeatureExtractor, name: String, folder: String, samples: Samples,
+                  photos: Photos) throws -> [String] {
         let stage = Date()
         let total = samples.fit.count + samples.calibration.count + samples.test.count + samples.generated.map(\.images.count).reduce(0, +)
         status("5. \(name) extractor: features of \(total) images")
@@ -296,22 +298,32 @@ struct TrainThenDetect {
         let fit = features(samples.fit), calibration = features(samples.calibration), test = features(samples.test)
         let generated = samples.generated.map { ($0.name, features($0.images)) }
 
-        var generator = RandomGenerator(seed: options.seed ^ 0x474D_4D)
-        let mixtureConfiguration = GaussianMixture.Configuration(componentCount: sizes.components, covarianceType: .diagonal,
-                                                                 regularization: 1e-6)
-        let mixture = try GaussianMixture(fitting: fit, configuration: mixtureConfiguration, using: &generator)
-        let trainingScores = try mixture.scoreSamples(fit)
-        let calibrated = CalibratedThreshold(calibrationLogLikelihoods: try mixture.scoreSamples(calibration),
-                                             targetFalsePositiveRate: sizes.targetFalsePositiveRate)
-        let authorsThreshold = LikelihoodThreshold.authors(trainingLogLikelihoods: trainingScores)
-        let member = Detector.Member(
-            extractor: extractor, mixture: mixture, threshold: calibrated.threshold,
-            provenance: Detector.Provenance(weightsFileName: name, weightsSHA256: "", parametersSHA256: Detector.parametersDigest(of: extractor)),
-            thresholdReport: Detector.ThresholdReport(rule: .calibrated, rate: 0.0005, authorsThreshold: authorsThreshold,
-                                                      trainingSampleCount: fit.rows, calibration: calibrated))
+        // The library's one fitting path: the crops of the training photos fit a fixed diagonal
+        // mixture; each crop of the held-out calibration photos is scored as one image (as the
+        // test and generated crops are), and the threshold is calibrated on those scores.
+        var fitFeatures = Detector.FitFeatures(memberCount: 1)
+        fitFeatures.training = [fit.elements.map(Float.init)]
+        fitFeatures.trainingGroups = Array(0..<fit.rows)
+        fitFeatures.calibration = [calibration.elements.map(Float.init)]
+        fitFeatures.calibrationGroups = Array(0..<calibration.rows)
+        let photoCount = photos.training.count + photos.calibration.count
+        let configuration = Detector.FitConfiguration(
+            mixture: GaussianMixture.Configuration(componentCount: sizes.components, covarianceType: .diagonal, regularization: 1e-6),
+            mixtureChoice: .fixed, thresholdRate: 0.0005,
+            calibration: Detector.Calibration(fraction: Double(photos.calibration.count) / Double(photoCount),
+                                              targetFalsePositiveRate: sizes.targetFalsePositiveRate),
+            crops: .wholeImage, seed: options.seed)
+        let provenance = Detector.Provenance(weightsFileName: name, weightsSHA256: "", parametersSHA256: Detector.parametersDigest(of: extractor))
+        let detector = try Detector.fit(features: fitFeatures, extractors: [(extractor, provenance)], configuration: configuration)
+        let member = detector.members[0]
+        let mixture = member.mixture
+        guard let calibrated = member.thresholdReport.calibration else {
+            throw DetectorError.invalidConfiguration("the fit returned no calibration")
+        }
+        let authorsThreshold = member.thresholdReport.authorsThreshold
         let report = work.appendingPathComponent("report/\(folder)")
         try FileManager.default.createDirectory(at: report, withIntermediateDirectories: true)
-        try Detector(members: [member]).save(to: report.appendingPathComponent("detector.safetensors"))
+        try detector.save(to: report.appendingPathComponent("detector.safetensors"))
 
         let testScores = try mixture.scoreSamples(test)
         let real = ScoredSource(name: "held-out real", sampleNames: (0..<test.rows).map { "real-\($0)" }, logLikelihoods: testScores, features: test)
