@@ -158,9 +158,10 @@ extension Detector {
     /// Decodes the photos (on a second thread, ahead of the extractors), splits them and
     /// extracts every training and calibration feature once.
     ///
-    /// Randomness (``FitStreams``): the split from the seed's stream 1; each training image's
-    /// crops from stream `1000 + its index in realImages`, each photo's augmentation from stream
-    /// `2⁴⁰ + its index` (so neither depends on which other files could be read).
+    /// Randomness (OneClass's `FitStreams`): the split from the seed's stream 1; each training
+    /// image's crops from stream `1000 + its index in realImages` (`2⁴¹ + index` from the 39,000th
+    /// photo on), each photo's augmentation from stream `2⁴⁰ + its index` (so neither depends on
+    /// which other files could be read).
     ///
     /// - Throws: ``DetectorError/notEnoughImages(_:)`` for a split that leaves a side empty or
     ///   when no training (or calibration) image could be used.
