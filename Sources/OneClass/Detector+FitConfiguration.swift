@@ -186,6 +186,9 @@ extension Detector {
         /// Throws ``DetectorError/invalidConfiguration(_:)`` for settings out of range.
         public func validate(memberCount: Int) throws(DetectorError) {
             guard memberCount >= 1 else { throw .invalidConfiguration("at least one extractor (weights file) is needed") }
+            guard memberCount <= FitStreams.maximumMemberCount else {
+                throw .invalidConfiguration("\(memberCount) extractors; at most \(FitStreams.maximumMemberCount) are supported (the random streams of more members would overlap)")
+            }
             guard thresholdRate >= 0 && thresholdRate < 1 else {
                 throw .invalidConfiguration("threshold rate \(thresholdRate), expected 0 ≤ rate < 1")
             }

@@ -147,7 +147,7 @@ extension Detector {
             throw .notEnoughImages("calibrating on a fraction \(calibration.fraction) of \(count) images leaves \(held) for calibration and \(count - held) for fitting; both need at least one")
         }
         var order = Array(0..<count)
-        var splitGenerator = RandomGenerator(seed: derivedSeed(configuration.seed, stream: 1))
+        var splitGenerator = RandomGenerator(seed: derivedSeed(configuration.seed, stream: FitStreams.calibrationSplit))
         for i in stride(from: order.count - 1, to: 0, by: -1) {
             order.swapAt(i, min(Int(splitGenerator.nextUnitDouble() * Double(i + 1)), i))
         }
@@ -158,10 +158,10 @@ extension Detector {
     /// Decodes the photos (on a second thread, ahead of the extractors), splits them and
     /// extracts every training and calibration feature once.
     ///
-    /// Randomness: the split from the seed's stream 1; each training image's crops from stream
-    /// `1000 + its index in realImages`, each photo's augmentation from stream
-    /// `2⁴⁰ + its index` (so neither depends on which other files could be
-    /// read).
+    /// Randomness (OneClass's `FitStreams`): the split from the seed's stream 1; each training
+    /// image's crops from stream `1000 + its index in realImages` (`2⁴¹ + index` from the 39,000th
+    /// photo on), each photo's augmentation from stream `2⁴⁰ + its index` (so neither depends on
+    /// which other files could be read).
     ///
     /// - Throws: ``DetectorError/notEnoughImages(_:)`` for a split that leaves a side empty or
     ///   when no training (or calibration) image could be used.
@@ -183,8 +183,9 @@ extension Detector {
     }
 
     /// The first random stream of the per-photo augmentation: photo `i` draws its
-    /// transformations from `derivedSeed(seed, stream: augmentationStream + i)`.
-    package static let augmentationStream: UInt64 = 1 << 40
+    /// transformations from `derivedSeed(seed, stream: augmentationStream + i)`
+    /// (``FitStreams/augmentation(photo:)``).
+    package static var augmentationStream: UInt64 { FitStreams.augmentationBase }
 
     /// One photo's features, as a fit uses them: its training crops and its detection-time
     /// samples (either may be absent when not asked for).
@@ -221,7 +222,7 @@ extension Detector {
             Result { () throws(DetectorError) -> (Image, ImageSourceDescription) in
                 let (image, source) = try load(realImages[index], pixelLimit: pixelLimit)
                 guard let augmentation else { return (image, source) }
-                var generator = RandomGenerator(seed: derivedSeed(seed, stream: augmentationStream &+ UInt64(index)))
+                var generator = RandomGenerator(seed: derivedSeed(seed, stream: FitStreams.augmentation(photo: index)))
                 do throws(ImageError) {
                     let augmented = try augmentation.applied(to: image, using: &generator)
                     return (augmented.image, try augmented.description(source: source))
@@ -254,7 +255,7 @@ extension Detector {
                                       crops: Array(repeating: [], count: extractors.count),
                                       scored: Array(repeating: [], count: extractors.count))
             if wantsCrops(index) {
-                var cropGenerator = RandomGenerator(seed: derivedSeed(seed, stream: 1_000 &+ UInt64(index)))
+                var cropGenerator = RandomGenerator(seed: derivedSeed(seed, stream: FitStreams.crops(photo: index)))
                 // Crops of several sizes have different patch counts: one forward pass per crop.
                 for crop in crops.crops(of: image, using: &cropGenerator) {
                     guard let extracted = extract(tokenizer.tokens(crop)) else { return }
@@ -304,14 +305,14 @@ extension Detector {
             if case let .crossValidated(grid, folds) = configuration.mixtureChoice {
                 let selection = try MixtureSelection.select(
                     samples: x, groups: features.trainingGroups, grid: grid, folds: folds, base: configuration.mixture,
-                    seed: derivedSeed(configuration.seed, stream: 3 &+ UInt64(member))) { completed, total in
+                    seed: derivedSeed(configuration.seed, stream: FitStreams.selection(member: member))) { completed, total in
                         progress?(.selectingMixture(member: member, completed: completed, total: total))
                     }
                 selections.append(selection)
                 mixtureConfiguration = selection.chosen.configuration(base: configuration.mixture)
             }
             progress?(.fittingMixture(member: member, samples: x.rows))
-            var generator = RandomGenerator(seed: derivedSeed(configuration.seed, stream: 2 &+ UInt64(member)))
+            var generator = RandomGenerator(seed: derivedSeed(configuration.seed, stream: FitStreams.mixture(member: member)))
             let mixture: GaussianMixture
             let trainingScores: [Double]
             do {

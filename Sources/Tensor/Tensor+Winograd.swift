@@ -10,7 +10,8 @@
 // level of the direct sum for F(2×2, 3×3); the larger F(4×4, 3×3) is not used for that reason.
 //
 // Memory: the transformed filters (16·O·C floats) and, per chunk of tile rows, the transformed
-// inputs and products (16·(C + O) floats per tile) — bounded by `winogradChunkBudget`.
+// inputs and products (16·(C + O) floats per tile) — bounded by `ConvolutionDispatch.winogradChunkBudget`;
+// `ConvolutionDispatch.usesWinograd` decides which convolutions take this path.
 // Only the forward pass uses it; gradients go through the im2col kernels (the same function).
 // `referenceConv2d` is the naive reference the tests compare with.
 
@@ -24,24 +25,6 @@ public enum ConvolutionAlgorithms {
 }
 
 extension Tensor {
-    /// The floats of transformed inputs and products held at once (128 MB); larger images are
-    /// processed in chunks of tile rows.
-    static let winogradChunkBudget = 1 << 25
-
-    /// Whether ``winogradForward(_:weight:bias:_:into:)`` computes this convolution: 3×3,
-    /// stride 1, no dilation, one group, padding at most 2, at least 128 input and output
-    /// channels and 32×32 outputs (below that the 16 thin sgemms, which read 16/9 as many
-    /// weights, lose to one im2col sgemm), and transformed filters of at most 32 M floats.
-    static func usesWinograd(_ g: ConvolutionGeometry) -> Bool {
-        ConvolutionAlgorithms.winogradEnabled
-            && g.kernelHeight == 3 && g.kernelWidth == 3 && g.strideY == 1 && g.strideX == 1
-            && g.dilationY == 1 && g.dilationX == 1 && g.groups == 1
-            && g.paddingY <= 2 && g.paddingX <= 2
-            && g.inputChannels >= 128 && g.outputChannels >= 128
-            && g.outputPlane >= 1024 && g.outputHeight >= 2 && g.outputWidth >= 2
-            && 16 &* g.inputChannels &* g.outputChannels <= 1 << 25
-    }
-
     /// Transforms `[O, C, 3, 3]` filters into `U[ξ][o][c] = (G g Gᵀ)[ξ]` (`[16, O, C]`), with
     /// `G = [[1, 0, 0], [½, ½, ½], [½, −½, ½], [0, 0, 1]]`; sixteen filters at a time, so the
     /// arithmetic and the stores are vector operations.
@@ -128,7 +111,7 @@ extension Tensor {
         let C = g.inputChannels, O = g.outputChannels, H = g.inputHeight, W = g.inputWidth
         let Ho = g.outputHeight, Wo = g.outputWidth, pY = g.paddingY, pX = g.paddingX
         let tilesY = (Ho &+ 1) / 2, tilesX = (Wo &+ 1) / 2
-        let chunkRows = Swift.max(1, Swift.min(tilesY, winogradChunkBudget / Swift.max(16 &* (C &+ O) &* tilesX, 1)))
+        let chunkRows = Swift.max(1, Swift.min(tilesY, ConvolutionDispatch.winogradChunkBudget / Swift.max(16 &* (C &+ O) &* tilesX, 1)))
         let chunkTiles = chunkRows &* tilesX
         // Scratch as tensors, so large buffers come from (and go back to) the buffer cache.
         let uStorage = Tensor(uninitializedShape: [16, O, C])

@@ -27,6 +27,9 @@ struct CalibrationCheck: ParsableCommand {
 
     func validate() throws {
         guard splits >= 1 else { throw ValidationError("--splits must be ≥ 1, got \(splits)") }
+        guard splits <= FitStreams.maximumCalibrationCheckSplits else {
+            throw ValidationError("--splits must be ≤ \(FitStreams.maximumCalibrationCheckSplits) (the random streams of more splits would overlap), got \(splits)")
+        }
         guard testFraction > 0 && testFraction < 1 else { throw ValidationError("--test-fraction must be in (0, 1), got \(testFraction)") }
     }
 
@@ -73,10 +76,10 @@ struct CalibrationCheck: ParsableCommand {
         var splitProgress = Progress(total: splits, unit: "splits")
         for split in 0..<splits {
             defer { splitProgress.advance() }
-            var generator = RandomGenerator(seed: Detector.derivedSeed(baseSeed, stream: 50_000 &+ UInt64(split)))
+            var generator = RandomGenerator(seed: Detector.derivedSeed(baseSeed, stream: FitStreams.calibrationCheckTestSplit(split)))
             let order = Array(files.indices).shuffled(using: &generator)
             let test = Array(order.prefix(testCount)).sorted(), pool = Array(order.dropFirst(testCount)).sorted()
-            configuration.seed = Detector.derivedSeed(baseSeed, stream: 60_000 &+ UInt64(split))
+            configuration.seed = Detector.derivedSeed(baseSeed, stream: FitStreams.calibrationCheckFitSeed(split))
             let poolCalibration = try Detector.calibrationSplit(count: pool.count, configuration: configuration)
             var isCalibration = [Bool](repeating: false, count: files.count)
             for (position, index) in pool.enumerated() { isCalibration[index] = poolCalibration[position] }

@@ -334,7 +334,7 @@ struct Evaluate: ParsableCommand {
         if let fitReal {
             fitFiles = try imageFiles([fitReal])
         } else {
-            var generator = RandomGenerator(seed: Detector.derivedSeed(configuration.seed, stream: 40_000))
+            var generator = RandomGenerator(seed: Detector.derivedSeed(configuration.seed, stream: FitStreams.evaluateSplit))
             let shuffled = realFiles.shuffled(using: &generator)
             let fitCount = Int((Double(shuffled.count) * fitFraction!).rounded())
             fitFiles = Array(shuffled[..<fitCount]).sorted()

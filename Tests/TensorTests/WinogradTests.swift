@@ -18,7 +18,7 @@ import GrainTestSupport
         ([1, 128, 30, 31], 128, 2, true),
     ])
     func matchesTheIm2colKernel(shape: [Int], outputChannels: Int, padding: Int, bias: Bool) {
-        #expect(Tensor.usesWinograd(geometry(shape, outputChannels: outputChannels, padding: padding)))
+        #expect(ConvolutionDispatch.usesWinograd(geometry(shape, outputChannels: outputChannels, padding: padding)))
         let x = randomTensor(shape, seed: 1)
         let w = randomTensor([outputChannels, shape[1], 3, 3], seed: 2) * (1 / Float(shape[1] * 9).squareRoot())
         let b = bias ? randomTensor([outputChannels], seed: 3) : nil
@@ -28,10 +28,10 @@ import GrainTestSupport
     }
 
     @Test func isNotUsedWhereItDoesNotPay() {
-        #expect(!Tensor.usesWinograd(geometry([1, 64, 64, 64], outputChannels: 64, padding: 1)))   // few channels
-        #expect(!Tensor.usesWinograd(geometry([1, 640, 16, 16], outputChannels: 640, padding: 1))) // small image
+        #expect(!ConvolutionDispatch.usesWinograd(geometry([1, 64, 64, 64], outputChannels: 64, padding: 1)))   // few channels
+        #expect(!ConvolutionDispatch.usesWinograd(geometry([1, 640, 16, 16], outputChannels: 640, padding: 1))) // small image
         #expect(!ConvolutionAlgorithms.$winogradEnabled.withValue(false) {
-            Tensor.usesWinograd(geometry([1, 128, 32, 32], outputChannels: 128, padding: 1))
+            ConvolutionDispatch.usesWinograd(geometry([1, 128, 32, 32], outputChannels: 128, padding: 1))
         })
     }
 }
