@@ -99,8 +99,9 @@ struct FitOptions: ParsableArguments {
 
     func validate() throws {
         if case let .fixed(count)? = components, count < 1 { throw ValidationError("--components must be auto or ≥ 1, got \(count)") }
-        if let regularization, !(regularization >= 0 && regularization <= 1) {
-            throw ValidationError("--regularization must be in [0, 1], got \(regularization)")
+        let regularizations = Detector.FitConfiguration.regularizationRange
+        if let regularization, !regularizations.contains(regularization) {
+            throw ValidationError("--regularization must be in [\(regularizations.lowerBound), \(regularizations.upperBound)], got \(regularization) (below, a constant feature gives degenerate log-likelihoods; above, the regularisation swamps the fitted covariance)")
         }
         guard folds >= 2 else { throw ValidationError("--folds must be ≥ 2, got \(folds)") }
         guard maxIterations >= 1 else { throw ValidationError("--max-iterations must be ≥ 1, got \(maxIterations)") }
