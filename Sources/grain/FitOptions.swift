@@ -140,8 +140,9 @@ struct FitOptions: ParsableArguments {
     }
 
     /// Throws a validation error naming the flag when `photoCount` photos cannot support the
-    /// configuration: the calibration split must leave photos on both sides, and cross-validation
-    /// needs at least one training photo per fold.
+    /// configuration (before any feature is computed): the calibration split must leave photos on
+    /// both sides, a fixed mixture needs at least one training sample per component, and
+    /// cross-validation needs at least one training photo per fold.
     func check(photoCount: Int, configuration: Detector.FitConfiguration) throws {
         var training = photoCount
         if let calibration = configuration.calibration {
@@ -149,6 +150,13 @@ struct FitOptions: ParsableArguments {
                 training -= try Detector.calibrationSplit(count: photoCount, configuration: configuration).filter { $0 }.count
             } catch {
                 throw ValidationError("--calibrate \(calibration.fraction): \(error) (give more photos or another fraction)")
+            }
+        }
+        if configuration.mixtureChoice == .fixed {
+            let samplesPerPhoto = max(configuration.crops.count, 1), samples = training * samplesPerPhoto
+            let count = configuration.mixture.componentCount
+            if count > samples {
+                throw ValidationError("--components \(count): the fit has at most \(samples) training samples (\(training) photos × \(samplesPerPhoto)), fewer than the components; give more photos or --crops-per-image, or fewer --components")
             }
         }
         if case let .crossValidated(_, folds) = configuration.mixtureChoice, training < folds {
