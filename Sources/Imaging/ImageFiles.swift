@@ -1,39 +1,150 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Foundation
+import Tensor
 
 /// Lists the image files a command or a batch should process.
 public enum ImageFiles {
     /// The file extensions taken from folders (compared case-insensitively).
     public static let extensions: Set<String> = ["jpg", "jpeg", "png"]
 
-    /// Expands `paths` in order: a folder becomes every file under it (recursively, hidden files
-    /// and folders skipped) whose extension is in ``extensions``, sorted by path; anything else —
-    /// a file of any extension, or a path that does not exist — is kept as given, so that reading
-    /// it reports its own error next to its name.
-    public static func expand(_ paths: [String]) -> [String] {
-        var result: [String] = []
+    /// One entry of a listing: a file to read, or an image-named entry of a folder that cannot be
+    /// read as a file, with the reason — so that a batch reports it next to its path instead of
+    /// dropping it.
+    public struct Entry: Equatable, Hashable, Sendable {
+        /// The path. A name whose bytes are not valid UTF-8 has each invalid byte written as
+        /// `\xNN` (lower-case hex): such a path names the entry for a person, but no `String`
+        /// path can open it.
+        public var path: String
+        /// Why the entry cannot be read (e.g. `"symbolic link loop (too many levels of symbolic
+        /// links)"`, `"dangling symbolic link (its target does not exist)"`, `"it is a FIFO (named
+        /// pipe), not a regular file"`, `"the file name is not valid UTF-8 …"`); nil for a file
+        /// to read.
+        public var problem: String?
+
+        /// Creates an entry.
+        public init(path: String, problem: String? = nil) {
+            self.path = path
+            self.problem = problem
+        }
+    }
+
+    /// Expands `paths` in order, reporting what it cannot use.
+    ///
+    /// A folder (or a symbolic link to one) becomes, sorted by path, every entry under it
+    /// (recursively; hidden files and folders skipped; symbolic links to folders inside it are
+    /// not followed, so a link cycle cannot make the walk endless) whose name ends in one of
+    /// ``extensions``: a regular file (or a link to one) as a file to read, anything else with
+    /// an image name as an entry with a ``Entry/problem`` — a symbolic link loop, a dangling
+    /// link, a FIFO, socket or device, a name that is not valid UTF-8 — and a subfolder that
+    /// cannot be listed as an entry with its reason. Anything given that is not a folder — a
+    /// file of any extension, a path that does not exist — is kept as given, without a problem,
+    /// so that reading it reports its own error next to its name.
+    public static func list(_ paths: [String]) -> [Entry] {
+        var result: [Entry] = []
         for path in paths {
-            var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
-                result.append(path)
+            var status = stat()
+            guard stat(path, &status) == 0, status.st_mode & S_IFMT == S_IFDIR else {
+                result.append(Entry(path: path))
                 continue
             }
-            var found: [String] = []
-            for case let relative as String in FileManager.default.enumerator(atPath: path) ?? .init() {
-                guard extensions.contains((relative as NSString).pathExtension.lowercased()),
-                      !relative.split(separator: "/").contains(where: { $0.hasPrefix(".") }) else { continue }
-                let full = (path as NSString).appendingPathComponent(relative)
-                var isFolder: ObjCBool = false
-                if FileManager.default.fileExists(atPath: full, isDirectory: &isFolder), !isFolder.boolValue {
-                    found.append(full)
-                }
-            }
-            result += found.sorted()
+            var found: [Entry] = []
+            walk(folder: Array(path.utf8), into: &found)
+            result += found.sorted { $0.path < $1.path }
         }
         return result
+    }
+
+    /// The paths of ``list(_:)``, problem entries included (reading one reports its problem, except
+    /// for a name that is not valid UTF-8, whose escaped path reads as missing: use ``list(_:)``
+    /// to report those).
+    public static func expand(_ paths: [String]) -> [String] {
+        list(paths).map(\.path)
     }
 
     /// ``expand(_:)`` as file URLs.
     public static func expand(_ paths: [String]) -> [URL] {
         expand(paths).map { URL(fileURLWithPath: $0) }
+    }
+
+    /// Appends the image entries under the folder whose path has the bytes `folder`.
+    private static func walk(folder: [UInt8], into found: inout [Entry]) {
+        guard let directory = withCPath(folder, { opendir($0) }) else {
+            let reason = String(cString: strerror(errno))
+            found.append(Entry(path: escaped(folder), problem: "cannot list the folder: \(reason)"))
+            return
+        }
+        defer { closedir(directory) }
+        var names: [[UInt8]] = []
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                Array(raw.prefix(while: { $0 != 0 }))
+            }
+            if name.first == UInt8(ascii: ".") { continue }  // ".", ".." and hidden entries
+            names.append(name)
+        }
+        for name in names {
+            let full = folder + (folder.last == UInt8(ascii: "/") ? [] : [UInt8(ascii: "/")]) + name
+            var status = stat()
+            guard withCPath(full, { lstat($0, &status) }) == 0 else { continue }  // removed meanwhile
+            if status.st_mode & S_IFMT == S_IFDIR {
+                walk(folder: full, into: &found)
+                continue
+            }
+            guard hasImageExtension(name) else { continue }
+            let path = escaped(full)
+            guard String(validating: full, as: UTF8.self) != nil else {
+                found.append(Entry(path: path, problem: "the file name is not valid UTF-8 (its invalid bytes are shown as \\xNN); rename it to read it"))
+                continue
+            }
+            if status.st_mode & S_IFMT == S_IFLNK {
+                guard withCPath(full, { stat($0, &status) }) == 0 else {
+                    let code = errno
+                    found.append(Entry(path: path, problem: RegularFile.statFailureReason(path, code: code)))
+                    continue
+                }
+                if status.st_mode & S_IFMT == S_IFDIR { continue }  // a link to a folder is not followed
+            }
+            found.append(Entry(path: path, problem: RegularFile.kindProblem(mode: status.st_mode)))
+        }
+    }
+
+    /// Calls `body` with `bytes` as a NUL-terminated C string.
+    private static func withCPath<Result>(_ bytes: [UInt8], _ body: (UnsafePointer<CChar>) -> Result) -> Result {
+        (bytes + [0]).withUnsafeBufferPointer { buffer in
+            buffer.withMemoryRebound(to: CChar.self) { body($0.baseAddress!) }
+        }
+    }
+
+    /// Whether the name's bytes end in `.` and one of ``extensions`` (ASCII, any case).
+    private static func hasImageExtension(_ name: [UInt8]) -> Bool {
+        guard let dot = name.lastIndex(of: UInt8(ascii: ".")) else { return false }
+        let suffix = name[(dot + 1)...]
+        guard suffix.allSatisfy({ $0 < 0x80 }) else { return false }
+        return extensions.contains(String(decoding: suffix, as: UTF8.self).lowercased())
+    }
+
+    /// `bytes` as text: valid UTF-8 as it is, every byte that is not part of a valid UTF-8
+    /// sequence as `\xNN`.
+    package static func escaped(_ bytes: [UInt8]) -> String {
+        if let text = String(validating: bytes, as: UTF8.self) { return text }
+        var text = ""
+        var index = 0
+        while index < bytes.count {
+            let lead = bytes[index]
+            let length = lead < 0x80 ? 1 : lead >= 0xC2 && lead < 0xE0 ? 2 : lead >= 0xE0 && lead < 0xF0 ? 3 : lead >= 0xF0 && lead < 0xF5 ? 4 : 0
+            if length > 0, index + length <= bytes.count,
+               let scalar = String(validating: bytes[index..<(index + length)], as: UTF8.self) {
+                text += scalar
+                index += length
+            } else {
+                text += String(format: "\\x%02x", lead)
+                index += 1
+            }
+        }
+        return text
     }
 }

@@ -183,6 +183,34 @@ extension Detector {
             }
         }
 
+        /// The regularisation a detector fit accepts (added to every covariance's diagonal;
+        /// with cross-validation, every candidate's): from 1e-10 to 1. Below, a feature that is
+        /// constant over the training samples (duplicate photos, a flat channel) keeps a variance
+        /// below float32 resolution and degenerate log-likelihoods (at 0 the diagonal and
+        /// spherical fits gave −1e32); far above, the added variance swamps the fitted one (at
+        /// 1e300 every image scored exactly the threshold). 1 is also the top of
+        /// ``MixtureSelection``'s candidate check.
+        public static let regularizationRange: ClosedRange<Double> = 1e-10...1
+
+        /// ``validate(memberCount:)`` and the settings that would fit a degenerate detector: a
+        /// regularisation outside ``regularizationRange`` and fewer than one EM iteration (0 keeps
+        /// the unfitted initialisation). Every fit checks these; reading a detector file does not,
+        /// so files written before the check still load.
+        ///
+        /// - Throws: ``DetectorError/invalidConfiguration(_:)`` naming the setting and its range.
+        public func validateForFitting(memberCount: Int) throws(DetectorError) {
+            try validate(memberCount: memberCount)
+            guard mixture.maxIterations >= 1 else {
+                throw .invalidConfiguration("mixture maxIterations \(mixture.maxIterations), expected ≥ 1 (0 iterations would keep the unfitted initialisation as the detector's mixture)")
+            }
+            var regularizations = [mixture.regularization]
+            if case let .crossValidated(grid, _) = mixtureChoice { regularizations = grid.candidates.map(\.regularization) }
+            let range = Self.regularizationRange
+            for value in regularizations where !range.contains(value) {
+                throw .invalidConfiguration("mixture regularization \(value), expected \(range.lowerBound) ≤ regularization ≤ \(range.upperBound) (below, a constant feature gives degenerate log-likelihoods; above, the regularisation swamps the fitted covariance)")
+            }
+        }
+
         /// Throws ``DetectorError/invalidConfiguration(_:)`` for settings out of range.
         public func validate(memberCount: Int) throws(DetectorError) {
             guard memberCount >= 1 else { throw .invalidConfiguration("at least one extractor (weights file) is needed") }

@@ -24,6 +24,9 @@ extension Detector {
         /// Every training and calibration photo's file description (after augmentation) and
         /// whole-image patch count, for the detector's domain record (empty: no record).
         public var domainImages: [(description: ImageSourceDescription, patchCount: Int)]
+        /// What the extraction found that the fit's summary must warn about (photos that are
+        /// pixel-identical copies of others); copied into ``FitSummary/warnings``.
+        public var warnings: [String]
 
         /// An empty set for `memberCount` members.
         public init(memberCount: Int) {
@@ -33,6 +36,7 @@ extension Detector {
             calibrationGroups = []
             skipped = []
             domainImages = []
+            warnings = []
         }
 
         /// The features of a split: the training crops of the photos not held out and the
@@ -107,7 +111,7 @@ extension Detector {
     ///   covariance).
     public static func fit(realImages: [URL], weights: [URL], configuration: FitConfiguration = FitConfiguration(),
                            progress: ((FitEvent) -> Void)? = nil) throws(DetectorError) -> Detector {
-        try configuration.validate(memberCount: weights.count)
+        try configuration.validateForFitting(memberCount: weights.count)
         var extractors: [(LowLevelFeatureExtractor, Provenance)] = []
         for url in weights {
             let extractor: LowLevelFeatureExtractor
@@ -129,7 +133,7 @@ extension Detector {
     public static func fit(realImages: [URL], extractors: [(LowLevelFeatureExtractor, Provenance)],
                            configuration: FitConfiguration = FitConfiguration(),
                            progress: ((FitEvent) -> Void)? = nil) throws(DetectorError) -> Detector {
-        try configuration.validate(memberCount: extractors.count)
+        try configuration.validateForFitting(memberCount: extractors.count)
         let features = try fitFeatures(realImages: realImages, extractors: extractors.map(\.0), configuration: configuration,
                                        progress: progress)
         return try fit(features: features, extractors: extractors, configuration: configuration, progress: progress)
@@ -176,6 +180,9 @@ extension Detector {
         guard features.trainingSampleCount > 0 else {
             throw .notEnoughImages("none of the \(realImages.count - isCalibration.filter { $0 }.count) training images could be used (\(skipped.count) skipped)")
         }
+        if let warning = try duplicateWarning(photos: photos, isCalibration: isCalibration, paths: realImages.map(\.path)) {
+            features.warnings.append(warning)
+        }
         if configuration.calibration != nil && features.calibrationGroups.isEmpty {
             throw .notEnoughImages("none of the calibration images could be used (\(skipped.count) skipped)")
         }
@@ -202,6 +209,9 @@ extension Detector {
         /// `scored[m]`: member `m`'s features of the regions detection scores
         /// (``FitConfiguration/scoring``), row-major `[regions, 528]` (empty when not extracted).
         public var scored: [[Float]]
+        /// The SHA-256 of the photo's size and decoded pixels (before augmentation): equal for
+        /// two files that decode to the same image, whatever their names or encodings.
+        public var pixelDigest: String = ""
     }
 
     /// Extracts, for each photo, the features of its training crops (when `crops(index)`) and of
@@ -219,13 +229,14 @@ extension Detector {
         let tokenizer = configuration.tokenizer, crops = configuration.crops, pixelLimit = configuration.pixelLimit
         let seed = configuration.seed, scoring = configuration.scoring, augmentation = configuration.augmentation
         Prefetcher.run(count: realImages.count, lookahead: 2, prepare: { index in
-            Result { () throws(DetectorError) -> (Image, ImageSourceDescription) in
+            Result { () throws(DetectorError) -> (Image, ImageSourceDescription, String) in
                 let (image, source) = try load(realImages[index], pixelLimit: pixelLimit)
-                guard let augmentation else { return (image, source) }
+                let digest = "\(image.width)x\(image.height)x\(image.channels):\(image.pixelDigest)"
+                guard let augmentation else { return (image, source, digest) }
                 var generator = RandomGenerator(seed: derivedSeed(seed, stream: FitStreams.augmentation(photo: index)))
                 do throws(ImageError) {
                     let augmented = try augmentation.applied(to: image, using: &generator)
-                    return (augmented.image, try augmented.description(source: source))
+                    return (augmented.image, try augmented.description(source: source), digest)
                 } catch {
                     throw .image(error)
                 }
@@ -233,11 +244,12 @@ extension Detector {
         }, consume: { index, decoded in
             defer { progress?(.extracted(completed: index + 1, total: realImages.count)) }
             let path = realImages[index].path
-            let image: Image, source: ImageSourceDescription
+            let image: Image, source: ImageSourceDescription, digest: String
             switch decoded {
-            case let .success((decodedImage, decodedSource)):
+            case let .success((decodedImage, decodedSource, decodedDigest)):
                 image = decodedImage
                 source = decodedSource
+                digest = decodedDigest
             case let .failure(error):
                 skipped.append(SkippedImage(path: path, reason: error.description))
                 return
@@ -253,7 +265,7 @@ extension Detector {
             var photo = PhotoFeatures(index: index, source: source,
                                       patchCount: tokenizer.patchCount(width: image.width, height: image.height),
                                       crops: Array(repeating: [], count: extractors.count),
-                                      scored: Array(repeating: [], count: extractors.count))
+                                      scored: Array(repeating: [], count: extractors.count), pixelDigest: digest)
             if wantsCrops(index) {
                 var cropGenerator = RandomGenerator(seed: derivedSeed(seed, stream: FitStreams.crops(photo: index)))
                 // Crops of several sizes have different patch counts: one forward pass per crop.
@@ -282,7 +294,7 @@ extension Detector {
     public static func fit(features: FitFeatures, extractors: [(LowLevelFeatureExtractor, Provenance)],
                            configuration: FitConfiguration,
                            progress: ((FitEvent) -> Void)? = nil) throws(DetectorError) -> Detector {
-        try configuration.validate(memberCount: extractors.count)
+        try configuration.validateForFitting(memberCount: extractors.count)
         let d = LowLevelFeatureExtractor.featureDimension
         guard features.memberCount == extractors.count,
               features.training.allSatisfy({ $0.count == features.trainingSampleCount * d }),
@@ -297,7 +309,7 @@ extension Detector {
         let calibrationImages = orderedDistinct(features.calibrationGroups)
         var members: [Member] = []
         var selections: [MixtureSelection] = []
-        var warnings: [String] = []
+        var warnings = features.warnings
         var calibrationScores = [[Double]](repeating: [], count: calibrationImages.count)
         for (member, (extractor, provenance)) in extractors.enumerated() {
             let x = features.trainingMatrix(member: member)
@@ -310,6 +322,9 @@ extension Detector {
                     }
                 selections.append(selection)
                 mixtureConfiguration = selection.chosen.configuration(base: configuration.mixture)
+            }
+            if let warning = sampleCountWarning(member: member, sampleCount: x.rows, configuration: mixtureConfiguration) {
+                warnings.append(warning)
             }
             progress?(.fittingMixture(member: member, samples: x.rows))
             var generator = RandomGenerator(seed: derivedSeed(configuration.seed, stream: FitStreams.mixture(member: member)))
@@ -334,7 +349,8 @@ extension Detector {
                 let imageScores = aggregate(sampleScores, groups: features.calibrationGroups, order: calibrationImages,
                                             scoring: configuration.scoring)
                 if let index = imageScores.firstIndex(where: { !$0.isFinite }) {
-                    throw .nonFiniteFeature(path: "calibration photo \(calibrationImages[index])", member: member)
+                    throw .nonFiniteScore(path: "calibration photo \(calibrationImages[index])", member: member,
+                                          value: imageScores[index])
                 }
                 for (image, score) in imageScores.enumerated() { calibrationScores[image].append(score) }
                 let calibrated = CalibratedThreshold(
@@ -380,6 +396,63 @@ extension Detector {
                                  calibrationImageCount: calibrationImages.count, skipped: features.skipped,
                                  jointCalibration: joint, mixtureSelections: selections, warnings: warnings, domain: domain)
         return Detector(members: members, tokenizer: configuration.tokenizer, scoring: configuration.scoring, fitSummary: summary)
+    }
+
+    /// The warning for photos that decode to the same pixels as another photo of the fit (nil
+    /// when there are none): copies make the mixture and the calibration see fewer distinct
+    /// photos than were given, and a copy of a training photo held out for calibration scores
+    /// as if it were new.
+    ///
+    /// - Throws: ``DetectorError/notEnoughImages(_:)`` when every training photo is a copy of
+    ///   one (two or more training photos, one distinct image): a mixture fitted on one photo
+    ///   calls every other image generated.
+    static func duplicateWarning(photos: [PhotoFeatures], isCalibration: [Bool], paths: [String]) throws(DetectorError) -> String? {
+        var first: [String: Int] = [:]
+        var copies: [(copy: Int, of: Int)] = []
+        for photo in photos where !photo.pixelDigest.isEmpty {
+            if let original = first[photo.pixelDigest] {
+                copies.append((photo.index, original))
+            } else {
+                first[photo.pixelDigest] = photo.index
+            }
+        }
+        guard !copies.isEmpty else { return nil }
+        let training = photos.filter { !isCalibration[$0.index] && !$0.pixelDigest.isEmpty }
+        let distinctTraining = Set(training.map(\.pixelDigest)).count
+        if training.count >= 2, distinctTraining == 1 {
+            throw .notEnoughImages("all \(training.count) training photos are pixel-identical copies of \(paths[training[0].index]): a mixture fitted on one photo calls every other image generated; fit on distinct photos")
+        }
+        let examples = copies.prefix(3).map { "\(paths[$0.copy]) = \(paths[$0.of])" }.joined(separator: ", ")
+        return "\(copies.count) of the \(photos.count) photos are pixel-identical copies of another (\(examples)\(copies.count > 3 ? ", …" : "")): the mixture and the calibration see \(photos.count - copies.count) distinct photos, and a copy held out for calibration scores like a photo the mixture was fitted on; remove the copies"
+    }
+
+    /// The warning stored when member `member`'s mixture has too few samples per component for
+    /// its covariances to be estimated at all (nil otherwise): with full covariances at most
+    /// `d` = 528 samples per component (a tied covariance: at most `d` samples in all), so each
+    /// estimate has rank below `d`; with diagonal or spherical ones fewer than 2 per component.
+    /// The fit still succeeds — the regularisation makes the covariances invertible — but its
+    /// log-likelihoods then mostly measure the regularisation.
+    static func sampleCountWarning(member: Int, sampleCount: Int, configuration: GaussianMixture.Configuration) -> String? {
+        let d = LowLevelFeatureExtractor.featureDimension
+        let k = configuration.componentCount
+        let type = configuration.covarianceType
+        let perComponent = Double(sampleCount) / Double(max(k, 1))
+        let needed: String
+        switch type {
+        case .full:
+            guard perComponent <= Double(d) else { return nil }
+            needed = "more than \(d) samples per component for a full-rank covariance"
+        case .tied:
+            guard sampleCount <= d else { return nil }
+            needed = "more than \(d) samples for a full-rank tied covariance"
+        case .diagonal, .spherical:
+            guard perComponent < 2 else { return nil }
+            needed = "at least 2 samples per component for a variance"
+        }
+        return "extractor \(member)'s mixture has \(k) \(type) components in \(d) dimensions fitted on \(sampleCount) samples ("
+            + String(format: "%.1f", perComponent) + " per component); it needs \(needed), so its covariances are mostly the regularisation "
+            + String(format: "%.0e", configuration.regularization)
+            + " and its log-likelihoods say little: fit on more photos or crops, or use fewer components or a diagonal covariance"
     }
 
     /// The warning stored when the calibration set cannot support the target rate: the upper

@@ -158,7 +158,9 @@ public struct Detector: Sendable {
     /// - Parameters:
     ///   - features: one `[B, 528]` tensor per member, in member order.
     ///   - path: names the image in errors.
-    /// - Throws: ``DetectorError/nonFiniteFeature(path:member:)`` for a NaN or infinite feature.
+    /// - Throws: ``DetectorError/nonFiniteFeature(path:member:)`` for a NaN or infinite feature,
+    ///   ``DetectorError/nonFiniteScore(path:member:value:)`` when a member's mixture gives a NaN
+    ///   or infinite log-likelihood for a finite feature (never a NaN returned as a score).
     /// - Precondition: one `[B, 528]` tensor per member, the same `B` for all.
     public func logLikelihoods(features: [Tensor], path: String = "<memory>") throws(DetectorError) -> [[Double]] {
         precondition(features.count == members.count,
@@ -168,14 +170,19 @@ public struct Detector: Sendable {
         for (index, (member, feature)) in zip(members, features).enumerated() {
             precondition(feature.shape == [batch, LowLevelFeatureExtractor.featureDimension],
                          "Detector.logLikelihoods: member \(index) features are \(feature.shape), expected [\(batch), 528]")
+            let scores: [Double]
             do {
-                perMember.append(try member.mixture.scoreSamples(feature))
+                scores = try member.mixture.scoreSamples(feature)
             } catch .nonFiniteInput {
                 throw .nonFiniteFeature(path: path, member: index)
             } catch {
                 // The shapes were checked above, so only non-finite input can fail.
                 throw .mixture(member: index, error)
             }
+            if let bad = scores.first(where: { !$0.isFinite }) {
+                throw .nonFiniteScore(path: path, member: index, value: bad)
+            }
+            perMember.append(scores)
         }
         return (0..<batch).map { sample in perMember.map { $0[sample] } }
     }
@@ -230,7 +237,12 @@ public struct Detector: Sendable {
     /// (`[R][members]`), and aggregated per member (``Scoring/aggregate(regions:)``).
     func scoredRegions(tokens: Tensor, path: String) throws(DetectorError) -> (perMember: [Double], perRegion: [[Double]]) {
         let perRegion = try logLikelihoods(features: features(tokens: tokens), path: path)
-        return (scoring.aggregate(regions: perRegion), perRegion)
+        let perMember = scoring.aggregate(regions: perRegion)
+        // Finite region scores can still aggregate to −∞ (a mean of values near −Double.greatestFiniteMagnitude).
+        if let member = perMember.firstIndex(where: { !$0.isFinite }) {
+            throw .nonFiniteScore(path: path, member: member, value: perMember[member])
+        }
+        return (perMember, perRegion)
     }
 
     /// The verdict on the regions `[R, N, 3, 16, 16]` of one image.
@@ -245,9 +257,12 @@ public struct Detector: Sendable {
     static func load(_ url: URL, pixelLimit: Int?) throws(DetectorError) -> (image: Image, source: ImageSourceDescription) {
         let data: Data
         do {
-            data = try Data(contentsOf: url, options: .mappedIfSafe)
+            // Refuses a FIFO, a socket, a directory, a symbolic link loop or a dangling link up
+            // front, with a message saying which (Foundation's reader reported a loop as
+            // "NSCocoaErrorDomain error 256").
+            data = try RegularFile.mappedContents(of: url)
         } catch {
-            throw .image(.unreadable(path: url.path, reason: Image.reason(error)))
+            throw .image(.unreadable(path: url.path, reason: error.reason))
         }
         do {
             let source = try ImageSourceDescription(data: data, name: url.path)

@@ -9,6 +9,11 @@ public enum DetectorError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The extractor of member `member` produced a NaN or infinite feature for this image, so it
     /// has no log-likelihood (never seen on decodable images; reported rather than scored).
     case nonFiniteFeature(path: String, member: Int)
+    /// Member `member`'s mixture gave a log-likelihood `value` that is NaN or ±∞ for a finite
+    /// feature of this image (a degenerate or damaged mixture: a zero variance, a non-finite
+    /// parameter), so the image has no score to compare with the threshold; reported rather
+    /// than judged.
+    case nonFiniteScore(path: String, member: Int, value: Double)
     /// Extractor weights could not be opened or do not fit the extractor.
     case weights(path: String, reason: String)
     /// Fitting member `member`'s Gaussian mixture failed (too few samples, a covariance that is
@@ -34,7 +39,7 @@ public enum DetectorError: Error, Equatable, Sendable, CustomStringConvertible {
     public var path: String? {
         switch self {
         case let .image(error): return error.path
-        case let .nonFiniteFeature(path, _), let .weights(path, _), let .invalidDetectorFile(path, _),
+        case let .nonFiniteFeature(path, _), let .nonFiniteScore(path, _, _), let .weights(path, _), let .invalidDetectorFile(path, _),
              let .unsupportedFormatVersion(path, _), let .parametersDigestMismatch(path, _, _, _),
              let .unwritable(path, _):
             return path
@@ -50,6 +55,8 @@ public enum DetectorError: Error, Equatable, Sendable, CustomStringConvertible {
             return error.description
         case let .nonFiniteFeature(path, member):
             return "\(path): the feature of extractor \(member) is not finite (NaN or infinite); the image cannot be scored"
+        case let .nonFiniteScore(path, member, value):
+            return "\(path): the log-likelihood of extractor \(member) is not finite (\(value)); the image cannot be judged (the detector's mixture is degenerate or damaged: refit it)"
         case let .weights(path, reason):
             return "\(path): cannot load the extractor weights: \(reason)"
         case let .mixture(member, error):

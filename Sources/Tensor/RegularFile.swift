@@ -7,7 +7,9 @@ import Foundation
 
 /// Why a path could not be opened as a regular file: what it names instead, or the system error.
 package struct RegularFileError: Error, Sendable, Equatable {
-    /// A short reason, e.g. `"it is a FIFO (named pipe), not a regular file"` or `"No such file or directory"`.
+    /// A short reason, e.g. `"it is a FIFO (named pipe), not a regular file"`, `"symbolic link loop
+    /// (too many levels of symbolic links)"`, `"dangling symbolic link (its target does not
+    /// exist)"` or `"No such file or directory"`.
     package let reason: String
 }
 
@@ -16,11 +18,12 @@ package struct RegularFileError: Error, Sendable, Equatable {
 /// a directory, a device or a socket is refused at once with a message saying what it is,
 /// instead of hanging until a writer appears (a FIFO) or failing later with a misleading error.
 ///
-/// The path is `stat`ed first (symlinks followed), then opened with `O_NONBLOCK` (so a path
-/// swapped for a FIFO between the two calls still cannot block) and `fstat`ed again.
+/// The path is `stat`ed first (symlinks followed; a loop or a dangling link is named as such),
+/// then opened with `O_NONBLOCK` (so a path swapped for a FIFO between the two calls still cannot
+/// block) and `fstat`ed again.
 package enum RegularFile {
     /// What a file mode names, when it is not a regular file.
-    static func kindProblem(mode: mode_t) -> String? {
+    package static func kindProblem(mode: mode_t) -> String? {
         switch mode & S_IFMT {
         case S_IFREG: return nil
         case S_IFDIR: return "it is a directory, not a regular file"
@@ -44,6 +47,21 @@ package enum RegularFile {
     /// The system error `errno` as text.
     private static func systemReason() -> String { String(cString: strerror(errno)) }
 
+    /// Why `stat(path)` failed with the error `code` (`errno` read right after the call): a
+    /// symbolic link loop and a dangling symbolic link are named as such (the system's "No such
+    /// file or directory" for a link whose target is missing reads as if the link itself were
+    /// missing); anything else is the system's message.
+    package static func statFailureReason(_ path: String, code: Int32) -> String {
+        if code == ELOOP { return "symbolic link loop (too many levels of symbolic links)" }
+        if code == ENOENT {
+            var status = stat()
+            if lstat(path, &status) == 0, status.st_mode & S_IFMT == S_IFLNK {
+                return "dangling symbolic link (its target does not exist)"
+            }
+        }
+        return String(cString: strerror(code))
+    }
+
     /// Opens the regular file at `path` read-only and returns its descriptor (the caller closes
     /// it) and its size in bytes.
     ///
@@ -51,7 +69,7 @@ package enum RegularFile {
     ///   cannot be opened.
     package static func open(_ path: String) throws(RegularFileError) -> (descriptor: Int32, size: Int) {
         var status = stat()
-        guard stat(path, &status) == 0 else { throw RegularFileError(reason: systemReason()) }
+        guard stat(path, &status) == 0 else { throw RegularFileError(reason: statFailureReason(path, code: errno)) }
         if let problem = kindProblem(mode: status.st_mode) { throw RegularFileError(reason: problem) }
         let descriptor = systemOpen(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard descriptor >= 0 else { throw RegularFileError(reason: systemReason()) }
@@ -72,7 +90,7 @@ package enum RegularFile {
     /// - Throws: ``RegularFileError`` saying what the path is instead (or the `stat` error).
     package static func check(_ path: String) throws(RegularFileError) {
         var status = stat()
-        guard stat(path, &status) == 0 else { throw RegularFileError(reason: systemReason()) }
+        guard stat(path, &status) == 0 else { throw RegularFileError(reason: statFailureReason(path, code: errno)) }
         if let problem = kindProblem(mode: status.st_mode) { throw RegularFileError(reason: problem) }
     }
 

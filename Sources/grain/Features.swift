@@ -8,7 +8,8 @@ import Tensor
 /// Where the shared data of a development checkout lives, relative to the working directory.
 let defaultShared = "../shared"
 
-/// The default extractor weights: the authors' basic checkpoint in the shared data.
+/// The extractor weights `grain benchmark` times by default: the authors' basic checkpoint in the
+/// shared data of a development checkout (user-facing commands have no built-in default).
 let defaultWeights = "\(defaultShared)/weights/beyond-generation/basic.safetensors"
 
 extension CropMode: ExpressibleByArgument {
@@ -23,9 +24,17 @@ extension CropMode: ExpressibleByArgument {
 
     /// The spellings shown in help.
     public static var allValueStrings: [String] { ["center", "authors"] }
+
+    /// The default as help shows it: one of ``allValueStrings`` (not the case name `centered`).
+    public var defaultValueDescription: String {
+        switch self {
+        case .centered: return "center"
+        case .authorsCompatible: return "authors"
+        }
+    }
 }
 
-/// Options for loading the extractor.
+/// Options for loading the extractor in development commands (`grain benchmark`).
 struct ExtractorOptions: ParsableArguments {
     @Option(help: "Extractor weights: the authors' basic, ft_genimage or ft_drct2m (.pth or .safetensors).")
     var weights = defaultWeights
@@ -40,7 +49,7 @@ struct TokenizerOptions: ParsableArguments {
     @Option(name: [.customLong("crop"), .customLong("crop-mode")],
             help: "Crop to whole patches: center (correct) or authors (the release's transposed crop).")
     var crop: CropMode = .centered
-    @Option(help: "At most this many 16×16 patches per image (raster order).") var maximumPatches = 19_200
+    @Option(parsing: .unconditional, help: "At most this many 16×16 patches per image (raster order).") var maximumPatches = 19_200
 
     func validate() throws {
         guard maximumPatches > 0 else { throw ValidationError("--maximum-patches must be positive") }
@@ -60,12 +69,17 @@ struct Features: ParsableCommand {
         abstract: "Compute the 528-d low-level feature of each image (JSON lines or CSV on standard output).",
         discussion: """
             JSON: one object per image, {"path", "patches", "feature": [528 numbers]}, or {"path", "error"} for a \
-            file that cannot be read; CSV: a header row, then path, patches and the 528 values (errors on standard \
-            error). Folders are searched recursively for .jpg, .jpeg and .png files. The exit code is 1 when any \
-            file failed.
+            file that cannot be read or whose feature is not finite (NaN or infinite); CSV: a header row \
+            (path, patches, f0…f527, error), then per image its path, patches and 528 values with an empty error, \
+            or its path, empty fields and the error. Folders are searched recursively for .jpg, .jpeg and .png \
+            files; an entry there with such a name that cannot be read (a symbolic link loop, a dangling link, a \
+            FIFO or socket, a name that is not valid UTF-8, shown with its bytes as \\xNN) gets its error row first. \
+            The exit code is 1 when any file failed.
             """)
 
-    @OptionGroup var extractor: ExtractorOptions
+    @Option(help: ArgumentHelp("Extractor weights: the authors' basic, ft_genimage or ft_drct2m (.pth or .safetensors); default $GRAIN_WEIGHTS (there is no built-in default).",
+                               valueName: "weights"))
+    var weights: String?
     @OptionGroup var tokenizerOptions: TokenizerOptions
     @Option(help: "Output format: json (one object per line) or csv.") var format = "json"
     @Flag(help: "JSON lines output (the default; same as --format json).") var json = false
@@ -74,12 +88,32 @@ struct Features: ParsableCommand {
     func run() throws {
         guard format == "json" || format == "csv" else { throw ValidationError("--format must be json or csv") }
         let csv = format == "csv" && !json
-        let model = try extractor.load()
+        let weightFiles = try resolvedWeights(weights.map { [$0] } ?? [])
+        guard weightFiles.count == 1 else {
+            throw ValidationError("--weights: \(weightsEnvironmentVariable) names \(weightFiles.count) files; grain features uses one extractor (pass --weights)")
+        }
+        let model = try LowLevelFeatureExtractor(contentsOf: URL(fileURLWithPath: weightFiles[0]))
         let tokenizer = tokenizerOptions.tokenizer
-        let files: [URL] = ImageFiles.expand(paths)
+        let entries = ImageFiles.list(paths)
+        let files: [URL] = entries.filter { $0.problem == nil }.map { URL(fileURLWithPath: $0.path) }
         var progress = Progress(total: files.count, unit: "images")
         var failures = 0
-        if csv { print((["path", "patches"] + (0..<528).map { "f\($0)" }).joined(separator: ",")) }
+        let dimension = LowLevelFeatureExtractor.featureDimension
+        /// One error row: JSON `{"path", "error"}`, or a CSV row with the path, empty fields and the error.
+        func printErrorRow(path: String, message: String) {
+            failures += 1
+            if csv {
+                print(([csvField(path)] + Array(repeating: "", count: 1 + dimension) + [csvField(message)]).joined(separator: ","))
+            } else {
+                printJSONLine(["path": path, "error": message])
+            }
+        }
+        if csv { print((["path", "patches"] + (0..<dimension).map { "f\($0)" } + ["error"]).joined(separator: ",")) }
+        for entry in entries {
+            if let problem = entry.problem {
+                printErrorRow(path: entry.path, message: ImageError.unreadable(path: entry.path, reason: problem).description)
+            }
+        }
         Prefetcher.run(count: files.count, lookahead: 2, prepare: { index in
             Result { () throws(ImageError) -> Tensor in tokenizer.tokens(try Image(contentsOf: files[index])) }
         }, consume: { index, prepared in
@@ -87,31 +121,44 @@ struct Features: ParsableCommand {
             switch prepared {
             case let .success(tokens):
                 let feature = model.features(tokens).scalars
-                if csv {
-                    print(([csvField(path), "\(tokens.shape[1])"] + feature.map { "\($0)" }).joined(separator: ","))
-                } else {
-                    printJSONLine(["path": path, "patches": tokens.shape[1], "feature": feature.map(Double.init)])
+                guard let bad = feature.firstIndex(where: { !$0.isFinite }) else {
+                    if csv {
+                        print(([csvField(path), "\(tokens.shape[1])"] + feature.map { "\($0)" } + [""]).joined(separator: ","))
+                    } else {
+                        printJSONLine(["path": path, "patches": tokens.shape[1], "feature": feature.map(Double.init)])
+                    }
+                    break
                 }
+                printErrorRow(path: path, message: "\(path): feature \(bad) is not finite (\(feature[bad])); the extractor's weights or the image give no usable feature")
             case let .failure(error):
-                failures += 1
-                if csv { printError(error.description) } else { printJSONLine(["path": path, "error": error.description]) }
+                printErrorRow(path: path, message: error.description)
             }
             progress.advance()
         })
         if failures > 0 {
-            printError("\(failures) of \(files.count) files could not be read")
+            printError("\(failures) of \(entries.count) files could not be read or gave no finite feature")
             throw ExitCode.failure
         }
     }
 }
 
 /// Every JPEG or PNG file under `paths` (folders searched recursively, sorted); a path that does
-/// not exist is a validation error.
+/// not exist is a validation error. An image-named folder entry that cannot be read (a link loop,
+/// a dangling link, a FIFO, a name that is not valid UTF-8) is left out with a line on standard
+/// error saying so (commands that report per file, `detect` and `features`, give it an error row).
 func imageFiles(_ paths: [String]) throws -> [String] {
     for path in paths where !FileManager.default.fileExists(atPath: path) {
         throw ValidationError("\(path): no such file or folder")
     }
-    return ImageFiles.expand(paths)
+    var files: [String] = []
+    for entry in ImageFiles.list(paths) {
+        if let problem = entry.problem {
+            printError("skipped \(ImageError.unreadable(path: entry.path, reason: problem).description)")
+        } else {
+            files.append(entry.path)
+        }
+    }
+    return files
 }
 
 /// One JSON object as one line (keys sorted, no newline); nil when it cannot be encoded.

@@ -99,8 +99,9 @@ struct FitOptions: ParsableArguments {
 
     func validate() throws {
         if case let .fixed(count)? = components, count < 1 { throw ValidationError("--components must be auto or ≥ 1, got \(count)") }
-        if let regularization, !(regularization >= 0 && regularization <= 1) {
-            throw ValidationError("--regularization must be in [0, 1], got \(regularization)")
+        let regularizations = Detector.FitConfiguration.regularizationRange
+        if let regularization, !regularizations.contains(regularization) {
+            throw ValidationError("--regularization must be in [\(regularizations.lowerBound), \(regularizations.upperBound)], got \(regularization) (below, a constant feature gives degenerate log-likelihoods; above, the regularisation swamps the fitted covariance)")
         }
         guard folds >= 2 else { throw ValidationError("--folds must be ≥ 2, got \(folds)") }
         guard maxIterations >= 1 else { throw ValidationError("--max-iterations must be ≥ 1, got \(maxIterations)") }
@@ -139,8 +140,9 @@ struct FitOptions: ParsableArguments {
     }
 
     /// Throws a validation error naming the flag when `photoCount` photos cannot support the
-    /// configuration: the calibration split must leave photos on both sides, and cross-validation
-    /// needs at least one training photo per fold.
+    /// configuration (before any feature is computed): the calibration split must leave photos on
+    /// both sides, a fixed mixture needs at least one training sample per component, and
+    /// cross-validation needs at least one training photo per fold.
     func check(photoCount: Int, configuration: Detector.FitConfiguration) throws {
         var training = photoCount
         if let calibration = configuration.calibration {
@@ -148,6 +150,13 @@ struct FitOptions: ParsableArguments {
                 training -= try Detector.calibrationSplit(count: photoCount, configuration: configuration).filter { $0 }.count
             } catch {
                 throw ValidationError("--calibrate \(calibration.fraction): \(error) (give more photos or another fraction)")
+            }
+        }
+        if configuration.mixtureChoice == .fixed {
+            let samplesPerPhoto = max(configuration.crops.count, 1), samples = training * samplesPerPhoto
+            let count = configuration.mixture.componentCount
+            if count > samples {
+                throw ValidationError("--components \(count): the fit has at most \(samples) training samples (\(training) photos × \(samplesPerPhoto)), fewer than the components; give more photos or --crops-per-image, or fewer --components")
             }
         }
         if case let .crossValidated(_, folds) = configuration.mixtureChoice, training < folds {

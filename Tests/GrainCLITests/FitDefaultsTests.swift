@@ -75,8 +75,15 @@ struct FitDefaultsTests {
         try failure(["--weights", weights.path, "--threshold", "authors", "--target-fpr", "0.2"], "--calibrate and --target-fpr need the calibrated threshold")
         try failure(["--weights", weights.path, "--target-fpr", "2"], "--target-fpr must be in (0, 1)")
         try failure(["--weights", weights.path, "--components", "-1"], "--components must be auto or ≥ 1")
-        try failure(["--weights", weights.path, "--regularization", "1e300"], "--regularization must be in [0, 1]")
+        try failure(["--weights", weights.path, "--regularization", "1e300"], "--regularization must be in [1e-10, 1.0], got 1e+300")
+        try failure(["--weights", weights.path, "--regularization", "0"], "--regularization must be in [1e-10, 1.0], got 0.0")
+        try failure(["--weights", weights.path, "--rate", "-1"], "--rate must be in [0, 1), got -1.0")
+        try failure(["--weights", weights.path, "--pixel-limit", "-5"], "--pixel-limit must be ≥ 1, got -5")
+        try failure(["--weights", weights.path, "--pixel-limit=-5"], "--pixel-limit must be ≥ 1, got -5")
         try failure(["--weights", weights.path, "--max-iterations", "0"], "--max-iterations must be ≥ 1")
+        // 6 photos, 1 held out for calibration, 2 crops each: 10 samples for 10,000 components.
+        try failure(["--weights", weights.path, "--components", "10000", "--crops-per-image", "2"],
+                    "--components 10000: the fit has at most 10 training samples (5 photos × 2)")
         try failure(["--weights", weights.path, "--crop-min-size", "40"], "--crop-min-size must be a multiple of 16")
         let missingFolder = try grain(["fit", "--real", real, "--out", "/nonexistent-folder/d.safetensors", "--weights", weights.path], in: folder)
         #expect(missingFolder.status != 0 && missingFolder.errors.contains("--out: the folder /nonexistent-folder does not exist"))

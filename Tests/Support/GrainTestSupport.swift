@@ -68,3 +68,22 @@ public func fixturesDirectory(_ file: String = #filePath) -> String {
     parts.removeLast()
     return parts.joined(separator: "/") + "/Fixtures"
 }
+
+/// Rewrites the detector file at `url` with every mixture mean set to `value` (everything else,
+/// metadata included, as it was): with `1e200` the squared distance of any feature overflows, so
+/// every log-likelihood is −∞ — a degenerate detector made in a test (issue 17).
+public func rewriteDetectorMeans(at url: URL, to value: Double) throws {
+    let file = try SafeTensors(contentsOf: url)
+    var entries: [(String, SafeTensors.Entry)] = []
+    for key in file.keys {
+        if try file.info(named: key).dtype == .float64 {
+            let shape = try file.shape(named: key)
+            var values = try file.doubles(named: key)
+            if key.hasSuffix(".mixture.means") { values = values.map { _ in value } }
+            entries.append((key, .float64(shape: shape, values: values)))
+        } else {
+            entries.append((key, .float32(try file.tensor(named: key))))
+        }
+    }
+    try SafeTensors.write(entries: entries, metadata: file.metadata, to: url)
+}
