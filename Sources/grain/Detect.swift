@@ -20,6 +20,12 @@ struct Detect: ParsableCommand {
             searched recursively for .jpg, .jpeg and .png files. Exit code 0 when every file was judged, 1 when \
             any failed.
 
+            With --stability (off by default; it doubles the cost), each image is also re-encoded once as JPEG \
+            quality 90 with 4:2:0 chroma and scored again; when one of the two is judged real and the other \
+            generated, the verdict is uncertain with the reason code "stability". With --json the row gains \
+            "stability": {"reencode", "logLikelihood", "verdict"} (the re-encoded image's score and its verdict \
+            without the domain check).
+
             With --skip-done FILE (and --json), the rows go to FILE instead of standard output: inputs whose path \
             already has a row there (a verdict or an error) are skipped, each new row is appended as one whole line, \
             and a partial last line left by a killed run is dropped and its input judged again, so a killed run \
@@ -28,6 +34,8 @@ struct Detect: ParsableCommand {
 
     @Option(help: "The detector file (from `grain fit`).") var detector: String
     @Flag(help: "JSON lines output.") var json = false
+    @Flag(help: "Also judge each image after one JPEG re-encode (quality 90, 4:2:0); uncertain when the verdict flips (doubles the cost).")
+    var stability = false
     @Option(help: "Largest image to decode, in pixels (larger ones are reported as errors).") var pixelLimit = 89_478_485
     @Option(help: ArgumentHelp("With --json: append rows to this JSON-lines file, skipping inputs that already have a row there (resume a killed run).",
                                valueName: "results.jsonl"))
@@ -79,7 +87,7 @@ struct Detect: ParsableCommand {
                 throw ExitCode.failure
             }
         }
-        try model.detect(files: files, pixelLimit: pixelLimit) { _, file, result in
+        try model.detect(files: files, pixelLimit: pixelLimit, stability: stability ? .default : nil) { _, file, result in
             defer { progress.advance() }
             switch result {
             case let .success(verdict):
@@ -92,6 +100,10 @@ struct Detect: ParsableCommand {
                         "logLikelihood": value(verdict.logLikelihoods), "threshold": value(verdict.thresholds),
                         "patches": verdict.patchCount]
                     if let crops = verdict.perCropLogLikelihoods { object["cropLogLikelihoods"] = crops.map(value) }
+                    if let check = verdict.stability {
+                        object["stability"] = ["reencode": check.reencode, "logLikelihood": value(check.logLikelihoods),
+                                               "verdict": check.decision.rawValue]
+                    }
                     try emit(object, for: file)
                 } else {
                     let comparisons = zip(verdict.logLikelihoods, verdict.thresholds).map { score, threshold in
@@ -101,6 +113,9 @@ struct Detect: ParsableCommand {
                     var line = "\(label)  \(file.path)  (log-likelihood \(comparisons.joined(separator: ", "))"
                     if let crops = verdict.perCropLogLikelihoods {
                         line += "; \(crops.count) crops, " + crops.map { $0.map { String(format: "%.1f", $0) }.joined(separator: "/") }.joined(separator: " ")
+                    }
+                    if let check = verdict.stability {
+                        line += "; after \(check.reencode): " + check.logLikelihoods.map { String(format: "%.2f", $0) }.joined(separator: ", ")
                     }
                     print(line + ")")
                     for reason in verdict.reasons { print("           \(reason.code): \(reason.message)") }
