@@ -120,6 +120,9 @@ public struct Detector: Sendable {
     /// Which regions of an image are scored and how their log-likelihoods combine (the whole
     /// image once by default).
     public let scoring: Scoring
+    /// Which transformer output is a region's feature, for every member (`FeatureReadout`:
+    /// token 0, the authors', by default; the mixtures were fitted on features read this way).
+    public let readout: FeatureReadout
     /// How the detector was fitted (`nil` for one assembled by hand).
     public let fitSummary: FitSummary?
 
@@ -127,11 +130,12 @@ public struct Detector: Sendable {
     ///
     /// - Precondition: at least one member.
     public init(members: [Member], tokenizer: ImageTokenizer = ImageTokenizer(), scoring: Scoring = .wholeImage,
-                fitSummary: FitSummary? = nil) {
+                readout: FeatureReadout = .firstToken, fitSummary: FitSummary? = nil) {
         precondition(!members.isEmpty, "Detector: at least one member is needed")
         self.members = members
         self.tokenizer = tokenizer
         self.scoring = scoring
+        self.readout = readout
         self.fitSummary = fitSummary
     }
 
@@ -140,9 +144,10 @@ public struct Detector: Sendable {
 
     // MARK: - Features and scores
 
-    /// Each member's features of patch tokens: `[B, N, 3, 16, 16]` → one `[B, 528]` per member.
+    /// Each member's features of patch tokens, read out as ``readout`` says:
+    /// `[B, N, 3, 16, 16]` → one `[B, 528]` per member.
     public func features(tokens: Tensor) -> [Tensor] {
-        members.map { $0.extractor.features(tokens) }
+        members.map { $0.extractor.features(tokens, readout: readout) }
     }
 
     /// Each member's features of the regions of `image` that ``scoring`` scores (tokenised with
@@ -208,7 +213,8 @@ public struct Detector: Sendable {
                        stability: Stability? = nil) throws(DetectorError) -> Verdict {
         var reencodedTokens: (stability: Stability, tokens: Tensor)?
         if let stability {
-            reencodedTokens = (stability, scoring.tokens(of: try stability.reencoded(image, path: path), tokenizer: tokenizer))
+            let reencoded = try stability.reencoded(image, path: path)
+            reencodedTokens = (stability, scoring.tokens(of: reencoded, tokenizer: tokenizer))
         }
         return try verdict(tokens: scoring.tokens(of: image, tokenizer: tokenizer),
                            patchCount: tokenizer.patchCount(width: image.width, height: image.height), source: source, path: path,

@@ -128,7 +128,8 @@ struct Evaluate: ParsableCommand {
                 set = try loadFeatures(featuresFrom, settings: settings, sourceNames: sourceNames, needFit: false)
             } else {
                 set = extractTestFeatures(settings: settings, sourceNames: sourceNames, realFiles: try imageFiles([real]), fit: nil,
-                                          tokenizer: theDetector.tokenizer, extractors: theDetector.members.map(\.extractor),
+                                          tokenizer: theDetector.tokenizer, readout: theDetector.readout,
+                                          extractors: theDetector.members.map(\.extractor),
                                           weightFiles: theDetector.members.map(\.provenance.weightsFileName))
             }
             provenance = set.provenance
@@ -355,7 +356,8 @@ struct Evaluate: ParsableCommand {
         }
         for skipped in fit.skipped { printError("\(skipped.path): \(skipped.reason) (not used for fitting)") }
         var set = extractTestFeatures(settings: settings, sourceNames: sourceNames, realFiles: realFiles, fit: fit,
-                                      tokenizer: configuration.tokenizer, extractors: extractors, weightFiles: weightFiles)
+                                      tokenizer: configuration.tokenizer, readout: configuration.readout, extractors: extractors,
+                                      weightFiles: weightFiles)
         let crops = configuration.crops
         set.provenance.merge([
             "fit_photos": "\(fitFiles.count)", "fit_crops_per_photo": "\(crops.count)",
@@ -369,7 +371,8 @@ struct Evaluate: ParsableCommand {
 
     /// Computes every test sample's features under every setting.
     func extractTestFeatures(settings: [ImagePerturbation], sourceNames: [String], realFiles: [String], fit: Detector.FitFeatures?,
-                             tokenizer: ImageTokenizer, extractors: [LowLevelFeatureExtractor], weightFiles: [String]) -> FeatureSet {
+                             tokenizer: ImageTokenizer, readout: FeatureReadout, extractors: [LowLevelFeatureExtractor],
+                             weightFiles: [String]) -> FeatureSet {
         let sampling = TestSampling(cropsPerImage: testCrops, cropSize: testCropSize, seed: self.fit.seed)
         let sources: [[URL]] = [realFiles.map { URL(fileURLWithPath: $0) }] + fake.map { ImageFiles.expand([$0]) }
         var set = FeatureSet(fit: fit, tests: Array(repeating: [], count: settings.count), weightFiles: weightFiles)
@@ -380,7 +383,7 @@ struct Evaluate: ParsableCommand {
                 memberCount: extractors.count, pixelLimit: self.fit.pixelLimit,
                 extract: { image in
                     let tokens = tokenizer.tokens(image)
-                    return extractors.map { $0.features(tokens).scalars }
+                    return extractors.map { $0.features(tokens, readout: readout).scalars }
                 },
                 progress: { progress.advance() })
             for settingIndex in settings.indices { set.tests[settingIndex].append(result.settings[settingIndex]) }
@@ -388,7 +391,7 @@ struct Evaluate: ParsableCommand {
         }
         set.provenance = [
             "weights": weightFiles.joined(separator: ", "), "crop_mode": tokenizer.cropMode.rawValue,
-            "maximum_patches": "\(tokenizer.maximumPatches)", "real_test_photos": "\(realFiles.count)",
+            "maximum_patches": "\(tokenizer.maximumPatches)", "readout": readout.rawValue, "real_test_photos": "\(realFiles.count)",
             "test_samples": testCrops > 0 ? "\(testCrops) random \(testCropSize)×\(testCropSize) crops per larger image, seed \(self.fit.seed)" : "whole images",
             "generators": sourceNames.dropFirst().joined(separator: ", "),
         ]

@@ -121,6 +121,25 @@ struct VerdictCommandTests {
         #expect(words.contains("--stability") && words.contains("doubles the cost"), "\(help.output)")
     }
 
+    @Test func fitReadoutIsValidatedStoredAndPrinted() throws {
+        let (folder, weights, real) = try Self.setUp()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let detector = folder.appendingPathComponent("detector.safetensors")
+        let base = ["fit", "--weights", weights.path, "--real", real.path, "--out", detector.path, "--components", "1",
+                    "--covariance", "spherical", "--calibrate", "0.25", "--target-fpr", "0.5", "--crops-per-image", "2",
+                    "--crop-size", "32", "--crop-min-size", "32"]
+        let bad = try grain(base + ["--readout", "median"], in: folder)
+        #expect(bad.status != 0 && bad.errors.contains("--readout: unknown feature readout 'median', expected one of: token0, mean"), "\(bad.errors)")
+        #expect(!FileManager.default.fileExists(atPath: detector.path))
+        let plain = try grain(base, in: folder)
+        #expect(plain.status == 0 && !plain.output.contains("readout"), "\(plain.errors)")
+        let mean = try grain(base + ["--readout", "mean"], in: folder)
+        #expect(mean.status == 0, "\(mean.errors)")
+        #expect(mean.output.contains("readout: mean of the transformer's output tokens"))
+        let inspect = try grain(["inspect", detector.path], in: folder)
+        #expect(inspect.output.contains("\"readout\" : \"mean\""), "\(inspect.output)")
+    }
+
     @Test func augmentedFitRecordsItsSettingAndTheAugmentedDomain() throws {
         let (folder, weights, real) = try Self.setUp()
         defer { try? FileManager.default.removeItem(at: folder) }
