@@ -102,7 +102,7 @@ struct Detect: ParsableCommand {
                     if let crops = verdict.perCropLogLikelihoods { object["cropLogLikelihoods"] = crops.map(value) }
                     if let check = verdict.stability {
                         object["stability"] = ["reencode": check.reencode, "logLikelihood": value(check.logLikelihoods),
-                                               "verdict": check.decision.rawValue]
+                                               "verdict": check.decision.rawValue] as [String: Any]
                     }
                     try emit(object, for: file)
                 } else {

@@ -125,7 +125,7 @@ struct Evaluate: ParsableCommand {
                 throw ValidationError("\(path): \(error)")
             }
             if let featuresFrom {
-                set = try loadFeatures(featuresFrom, settings: settings, sourceNames: sourceNames, needFit: false)
+                set = try loadFeatures(featuresFrom, settings: settings, sourceNames: sourceNames, needFit: false, readout: theDetector.readout)
             } else {
                 set = extractTestFeatures(settings: settings, sourceNames: sourceNames, realFiles: try imageFiles([real]), fit: nil,
                                           tokenizer: theDetector.tokenizer, readout: theDetector.readout,
@@ -144,7 +144,7 @@ struct Evaluate: ParsableCommand {
                                                         parametersSHA256: Detector.parametersDigest(of: extractor)))
             }
             if let featuresFrom {
-                set = try loadFeatures(featuresFrom, settings: settings, sourceNames: sourceNames, needFit: true)
+                set = try loadFeatures(featuresFrom, settings: settings, sourceNames: sourceNames, needFit: true, readout: configuration.readout)
             } else {
                 set = try extractFeatures(settings: settings, sourceNames: sourceNames, extractors: extractors.map(\.0),
                                           weightFiles: weightFiles, configuration: configuration)
@@ -278,7 +278,8 @@ struct Evaluate: ParsableCommand {
     }
 
     /// Reads features saved by `--save-features` (the settings and sources asked for must be there).
-    func loadFeatures(_ path: String, settings: [ImagePerturbation], sourceNames: [String], needFit: Bool) throws -> FeatureSet {
+    func loadFeatures(_ path: String, settings: [ImagePerturbation], sourceNames: [String], needFit: Bool,
+                      readout: FeatureReadout) throws -> FeatureSet {
         let file = try SafeTensors(contentsOf: URL(fileURLWithPath: path))
         let weightFiles = file.metadata["weights"].flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String] }
             ?? [file.metadata["provenance"].flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: String] }?["weights"] ?? "?"]
@@ -297,6 +298,11 @@ struct Evaluate: ParsableCommand {
         }
         var provenance = file.metadata["provenance"].flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: String] } ?? [:]
         provenance["features_from"] = path
+        // Features saved before readouts could be chosen are token 0's.
+        let savedReadout = provenance["readout"] ?? FeatureReadout.firstToken.rawValue
+        guard savedReadout == readout.rawValue else {
+            throw ValidationError("--readout \(readout) (or the detector's): \(path) holds features read out as \(savedReadout); extract them again without --features-from")
+        }
         func readFit() throws -> Detector.FitFeatures {
             func groups(_ key: String) throws -> [Int] {
                 guard let json = file.metadata[key], let values = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String] else {
