@@ -12,7 +12,7 @@ import Tensor
 //                                                [k, 528] diagonal, [k] spherical
 //
 // and `__metadata__` holds `format: grain.detector` and, under `grain.detector`, JSON (the
-// `FileMetadata` below): the format version, the tokenizer, the scoring, and per member the weights' file name
+// `FileMetadata` below): the format version, the tokenizer, the scoring, the readout, and per member the weights' file name
 // and SHA-256, the digest of the embedded parameters, the mixture's configuration and convergence
 // record, the threshold and how it was chosen; plus the fit summary. The mixture tensors are
 // GaussianMixture+File's (its covariances are recomputed from the precision factors on loading).
@@ -42,6 +42,8 @@ extension Detector {
         var tokenizer: ImageTokenizer
         /// Absent in files written before multi-crop scoring: the whole image.
         var scoring: Scoring?
+        /// Absent in files written before readouts could be chosen: token 0, the authors'.
+        var readout: FeatureReadout?
         var members: [MemberRecord]
         var fit: FitSummary?
     }
@@ -61,7 +63,7 @@ extension Detector {
             entries += member.mixture.storedEntries(prefix: "member\(m).mixture")
         }
         let metadata = FileMetadata(
-            formatVersion: Detector.formatVersion, creator: "Grain", tokenizer: tokenizer, scoring: scoring,
+            formatVersion: Detector.formatVersion, creator: "Grain", tokenizer: tokenizer, scoring: scoring, readout: readout,
             members: members.map { member in
                 let mixture = member.mixture
                 return FileMetadata.MemberRecord(
@@ -143,7 +145,8 @@ extension Detector {
         if let extra = file.keys.first(where: { !expectedKeys.contains($0) }) {
             throw invalid("unexpected tensor '\(extra)'")
         }
-        self.init(members: members, tokenizer: metadata.tokenizer, scoring: metadata.scoring ?? .wholeImage, fitSummary: metadata.fit)
+        self.init(members: members, tokenizer: metadata.tokenizer, scoring: metadata.scoring ?? .wholeImage,
+                  readout: metadata.readout ?? .firstToken, fitSummary: metadata.fit)
     }
 
     /// Member `m`'s extractor (`member{m}.extractor.*`), loaded strictly and checked against the

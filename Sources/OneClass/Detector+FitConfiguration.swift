@@ -109,6 +109,9 @@ extension Detector {
         /// How the detector scores an image (whole, or crops at fixed positions); calibration
         /// photos are scored the same way. Stored in the detector.
         public var scoring: Scoring
+        /// Which transformer output is a crop's or region's feature (`FeatureReadout`; token 0,
+        /// the authors', by default). Stored in the detector.
+        public var readout: FeatureReadout
         /// Benign transformations (JPEG re-encode, downscale, PNG round trip) drawn per photo
         /// (seeded) and applied to every fit and calibration photo before its crops or scores;
         /// nil: the photos as decoded.
@@ -122,7 +125,7 @@ extension Detector {
         /// Creates a configuration with every field given.
         public init(mixture: GaussianMixture.Configuration, mixtureChoice: MixtureChoice, thresholdRate: Double,
                     calibration: Calibration?, crops: RandomCrops, tokenizer: ImageTokenizer = ImageTokenizer(),
-                    scoring: Scoring = .wholeImage, augmentation: ImageAugmentation? = nil,
+                    scoring: Scoring = .wholeImage, readout: FeatureReadout = .firstToken, augmentation: ImageAugmentation? = nil,
                     seed: UInt64 = 42, pixelLimit: Int? = Image.defaultPixelLimit) {
             self.mixture = mixture
             self.mixtureChoice = mixtureChoice
@@ -131,6 +134,7 @@ extension Detector {
             self.crops = crops
             self.tokenizer = tokenizer
             self.scoring = scoring
+            self.readout = readout
             self.augmentation = augmentation
             self.seed = seed
             self.pixelLimit = pixelLimit
@@ -160,11 +164,12 @@ extension Detector {
                                                    thresholdRate: 0.0005, calibration: nil, crops: .wholeImage)
 
         enum CodingKeys: String, CodingKey {
-            case mixture, mixtureChoice, thresholdRate, calibration, crops, tokenizer, scoring, augmentation, seed, pixelLimit
+            case mixture, mixtureChoice, thresholdRate, calibration, crops, tokenizer, scoring, readout, augmentation, seed, pixelLimit
         }
 
         /// Decodes a configuration (files written before ``mixtureChoice`` existed read as
-        /// `.fixed`, before ``scoring`` as the whole image, before ``augmentation`` as none) and
+        /// `.fixed`, before ``scoring`` as the whole image, before ``readout`` as token 0, before
+        /// ``augmentation`` as none) and
         /// validates it.
         public init(from decoder: any Decoder) throws {
             let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -175,6 +180,7 @@ extension Detector {
             crops = try container.decode(RandomCrops.self, forKey: .crops)
             tokenizer = try container.decode(ImageTokenizer.self, forKey: .tokenizer)
             scoring = try container.decodeIfPresent(Scoring.self, forKey: .scoring) ?? .wholeImage
+            readout = try container.decodeIfPresent(FeatureReadout.self, forKey: .readout) ?? .firstToken
             augmentation = try container.decodeIfPresent(ImageAugmentation.self, forKey: .augmentation)
             seed = try container.decode(UInt64.self, forKey: .seed)
             pixelLimit = try container.decodeIfPresent(Int.self, forKey: .pixelLimit)

@@ -50,7 +50,7 @@ extension Detector {
         /// calibration set too small for its target); also printed by `grain fit`.
         public var warnings: [String]
         /// The images the detector was fitted and calibrated on, as their files describe them
-        /// (after augmentation), with their patch counts: what ``Detector/verdict(logLikelihoods:patchCount:source:perCropLogLikelihoods:)``
+        /// (after augmentation), with their patch counts: what ``Detector/verdict(logLikelihoods:patchCount:source:perCropLogLikelihoods:reencoded:)``
         /// checks a new image against. Nil for files written before it existed.
         public var domain: DetectorDomain?
 

@@ -228,6 +228,7 @@ extension Detector {
         var skipped: [SkippedImage] = []
         let tokenizer = configuration.tokenizer, crops = configuration.crops, pixelLimit = configuration.pixelLimit
         let seed = configuration.seed, scoring = configuration.scoring, augmentation = configuration.augmentation
+        let readout = configuration.readout
         Prefetcher.run(count: realImages.count, lookahead: 2, prepare: { index in
             Result { () throws(DetectorError) -> (Image, ImageSourceDescription, String) in
                 let (image, source) = try load(realImages[index], pixelLimit: pixelLimit)
@@ -255,7 +256,7 @@ extension Detector {
                 return
             }
             func extract(_ tokens: Tensor) -> [[Float]]? {
-                let extracted = extractors.map { $0.features(tokens).scalars }
+                let extracted = extractors.map { $0.features(tokens, readout: readout).scalars }
                 if let bad = extracted.firstIndex(where: { !$0.allSatisfy(\.isFinite) }) {
                     skipped.append(SkippedImage(path: path, reason: DetectorError.nonFiniteFeature(path: path, member: bad).description))
                     return nil
@@ -395,7 +396,8 @@ extension Detector {
                                  trainingSampleCount: features.trainingSampleCount,
                                  calibrationImageCount: calibrationImages.count, skipped: features.skipped,
                                  jointCalibration: joint, mixtureSelections: selections, warnings: warnings, domain: domain)
-        return Detector(members: members, tokenizer: configuration.tokenizer, scoring: configuration.scoring, fitSummary: summary)
+        return Detector(members: members, tokenizer: configuration.tokenizer, scoring: configuration.scoring,
+                        readout: configuration.readout, fitSummary: summary)
     }
 
     /// The warning for photos that decode to the same pixels as another photo of the fit (nil

@@ -11,7 +11,7 @@ extension Detector {
     /// Migration: replace `verdict.isGenerated` with `verdict.decision == .generated` and decide
     /// what to do with `.uncertain` (report it, or send the image to a person).
     ///
-    /// The rule (``Detector/verdict(logLikelihoods:patchCount:source:perCropLogLikelihoods:)``):
+    /// The rule (``Detector/verdict(logLikelihoods:patchCount:source:perCropLogLikelihoods:reencoded:)``):
     /// 1. **uncertain** when the detector records the domain it was fitted on
     ///    (``FitSummary/domain``) and the image lies outside it (``DetectorDomain/reasons(for:patchCount:)``:
     ///    a format, bit depth, colour layout, JPEG chroma or quantisation the fit never saw, a JPEG
@@ -23,7 +23,10 @@ extension Detector {
     ///    calibration set is too small to say on which side of the target rate it falls
     ///    (``UncertaintyBand``);
     /// 4. else the joint rule: generated when ``isGenerated``, real otherwise. Members without a
-    ///    band (the authors' in-sample threshold) only take part here.
+    ///    band (the authors' in-sample threshold) only take part here;
+    /// 5. optionally (``Stability``, off by default), **uncertain** as well when steps 2–4 call the
+    ///    image real and one benign re-encode of it generated, or the other way round (reason
+    ///    `stability`; the re-encoded scores are in ``stability``).
     public struct Verdict: Codable, Equatable, Sendable {
         /// What to do with the image.
         public enum Decision: String, Codable, CaseIterable, Sendable {
@@ -38,8 +41,8 @@ extension Detector {
         /// Why a verdict is uncertain: a stable code and one sentence for a person.
         public struct Reason: Codable, Equatable, Hashable, Sendable {
             /// A short stable identifier: a ``DomainReason/code`` (`format`, `bit-depth`,
-            /// `components`, `chroma`, `quantisation-tables`, `jpeg-quality`, `patch-count`) or
-            /// `threshold-band`.
+            /// `components`, `chroma`, `quantisation-tables`, `jpeg-quality`, `patch-count`),
+            /// `threshold-band` or `stability`.
             public var code: String
             /// One sentence naming the value and what the detector knows.
             public var message: String
@@ -75,6 +78,9 @@ extension Detector {
         /// With multi-crop scoring (`K > 1`), each crop's per-member log-likelihoods
         /// `[crop][member]`, crops in grid order; nil when the image was scored as one sample.
         public let perCropLogLikelihoods: [[Double]]?
+        /// With the stability check (``Detector/Stability``), the re-encoded image's scores and
+        /// decision; nil without it.
+        public let stability: StabilityCheck?
 
         /// Judges log-likelihoods against thresholds with the joint rule alone: the decision is
         /// generated or real as ``isGenerated`` says, without reasons (for hand-made detectors
@@ -84,14 +90,14 @@ extension Detector {
         public init(logLikelihoods: [Double], thresholds: [Double], patchCount: Int) {
             let generated = !JointThreshold(thresholds: thresholds).isReal(logLikelihoods)
             self.init(logLikelihoods: logLikelihoods, thresholds: thresholds, patchCount: patchCount,
-                      decision: generated ? .generated : .real, reasons: [], perCropLogLikelihoods: nil)
+                      decision: generated ? .generated : .real, reasons: [], perCropLogLikelihoods: nil, stability: nil)
         }
 
         /// Creates a verdict with every field given; ``isGenerated`` follows from the scores.
         ///
         /// - Precondition: one log-likelihood per threshold.
         public init(logLikelihoods: [Double], thresholds: [Double], patchCount: Int, decision: Decision,
-                    reasons: [Reason], perCropLogLikelihoods: [[Double]]?) {
+                    reasons: [Reason], perCropLogLikelihoods: [[Double]]?, stability: StabilityCheck? = nil) {
             self.logLikelihoods = logLikelihoods
             self.thresholds = thresholds
             self.patchCount = patchCount
@@ -99,17 +105,18 @@ extension Detector {
             self.decision = decision
             self.reasons = reasons
             self.perCropLogLikelihoods = perCropLogLikelihoods
+            self.stability = stability
         }
 
         /// Whether some member votes real by the joint rule (`!isGenerated`); act on ``decision``.
         public var isReal: Bool { !isGenerated }
 
         enum CodingKeys: String, CodingKey {
-            case logLikelihoods, thresholds, patchCount, isGenerated, decision, reasons, perCropLogLikelihoods
+            case logLikelihoods, thresholds, patchCount, isGenerated, decision, reasons, perCropLogLikelihoods, stability
         }
 
         /// Decodes a verdict; one written before ``decision`` existed reads with the joint rule's
-        /// decision and no reasons.
+        /// decision and no reasons, one without ``stability`` with nil.
         public init(from decoder: any Decoder) throws {
             let container = try decoder.container(keyedBy: CodingKeys.self)
             logLikelihoods = try container.decode([Double].self, forKey: .logLikelihoods)
@@ -123,6 +130,7 @@ extension Detector {
             decision = try container.decodeIfPresent(Decision.self, forKey: .decision) ?? (isGenerated ? .generated : .real)
             reasons = try container.decodeIfPresent([Reason].self, forKey: .reasons) ?? []
             perCropLogLikelihoods = try container.decodeIfPresent([[Double]].self, forKey: .perCropLogLikelihoods)
+            stability = try container.decodeIfPresent(StabilityCheck.self, forKey: .stability)
         }
 
         /// Encodes every field.
@@ -135,13 +143,14 @@ extension Detector {
             try container.encode(decision, forKey: .decision)
             try container.encode(reasons, forKey: .reasons)
             try container.encodeIfPresent(perCropLogLikelihoods, forKey: .perCropLogLikelihoods)
+            try container.encodeIfPresent(stability, forKey: .stability)
         }
     }
 
     /// The verdict on per-member log-likelihoods (from ``score(_:path:)`` or
     /// ``logLikelihoods(features:path:)``), by the rule of ``Verdict``: the domain check (when
     /// `source` is given and the detector records a domain), each member's calibration band,
-    /// then the joint rule.
+    /// then the joint rule, and the stability check when `reencoded` is given.
     ///
     /// - Parameters:
     ///   - logLikelihoods: one per member, in member order.
@@ -149,16 +158,51 @@ extension Detector {
     ///   - source: what the image file is (`ImageSourceDescription`); nil skips the domain check
     ///     (an image with no file).
     ///   - perCropLogLikelihoods: the per-crop scores to report (`[crop][member]`), or nil.
-    /// - Precondition: one log-likelihood per member.
+    ///   - reencoded: the re-encode of the stability check and the re-encoded image's per-member
+    ///     log-likelihoods (``Stability``), or nil for no stability check.
+    /// - Precondition: one log-likelihood per member (for the re-encoded image too).
     public func verdict(logLikelihoods: [Double], patchCount: Int, source: ImageSourceDescription?,
-                        perCropLogLikelihoods: [[Double]]? = nil) -> Verdict {
+                        perCropLogLikelihoods: [[Double]]? = nil,
+                        reencoded: (stability: Stability, logLikelihoods: [Double])? = nil) -> Verdict {
         precondition(logLikelihoods.count == members.count,
                      "Detector.verdict: \(logLikelihoods.count) log-likelihoods for \(members.count) members")
         var reasons: [Verdict.Reason] = []
         if let domain = fitSummary?.domain, let source {
             reasons = domain.reasons(for: source, patchCount: patchCount).map(Verdict.Reason.init)
         }
-        let outsideDomain = !reasons.isEmpty
+        let scored = scoreDecision(logLikelihoods)
+        var decision: Verdict.Decision
+        if !reasons.isEmpty {
+            decision = .uncertain
+            reasons += scored.reasons
+        } else {
+            decision = scored.decision
+            reasons = decision == .uncertain ? scored.reasons : []
+        }
+        var check: StabilityCheck?
+        if let reencoded {
+            precondition(reencoded.logLikelihoods.count == members.count,
+                         "Detector.verdict: \(reencoded.logLikelihoods.count) re-encoded log-likelihoods for \(members.count) members")
+            let after = scoreDecision(reencoded.logLikelihoods).decision
+            let flips = Set([scored.decision, after]) == [.real, .generated]
+            check = StabilityCheck(reencode: reencoded.stability.description, logLikelihoods: reencoded.logLikelihoods,
+                                   decision: after, flips: flips)
+            if flips {
+                decision = .uncertain
+                reasons.append(Self.stabilityReason(stability: reencoded.stability, original: scored.decision,
+                                                    originalScores: logLikelihoods, reencoded: after,
+                                                    reencodedScores: reencoded.logLikelihoods))
+            }
+        }
+        return Verdict(logLikelihoods: logLikelihoods, thresholds: thresholds, patchCount: patchCount, decision: decision,
+                       reasons: reasons, perCropLogLikelihoods: perCropLogLikelihoods, stability: check)
+    }
+
+    /// Steps 2–4 of the ``Verdict`` rule (no domain check): generated when some member's band
+    /// calls its score generated; else uncertain when some score lies in its band; else the joint
+    /// rule — with the reasons of every score inside its band (whatever the decision).
+    func scoreDecision(_ logLikelihoods: [Double]) -> (decision: Verdict.Decision, reasons: [Verdict.Reason]) {
+        var reasons: [Verdict.Reason] = []
         var decidedGenerated = false
         for (index, (member, score)) in zip(members, logLikelihoods).enumerated() {
             guard let band = member.thresholdReport.band else { continue }
@@ -168,24 +212,13 @@ extension Detector {
             case .uncertain: reasons.append(Self.bandReason(member: index, score: score, band: band))
             }
         }
-        let joint = !JointThreshold(thresholds: thresholds).isReal(logLikelihoods)
-        let decision: Verdict.Decision
-        if outsideDomain {
-            decision = .uncertain
-        } else if decidedGenerated {
-            decision = .generated
-            reasons = []
-        } else if !reasons.isEmpty {
-            decision = .uncertain
-        } else {
-            decision = joint ? .generated : .real
-        }
-        return Verdict(logLikelihoods: logLikelihoods, thresholds: thresholds, patchCount: patchCount, decision: decision,
-                       reasons: reasons, perCropLogLikelihoods: perCropLogLikelihoods)
+        if decidedGenerated { return (.generated, reasons) }
+        if !reasons.isEmpty { return (.uncertain, reasons) }
+        return (JointThreshold(thresholds: thresholds).isReal(logLikelihoods) ? .real : .generated, [])
     }
 
     /// The joint verdict on per-member log-likelihoods without a source file (no domain check);
-    /// see ``verdict(logLikelihoods:patchCount:source:perCropLogLikelihoods:)``.
+    /// see ``verdict(logLikelihoods:patchCount:source:perCropLogLikelihoods:reencoded:)``.
     ///
     /// - Precondition: one log-likelihood per member.
     public func verdict(logLikelihoods: [Double], patchCount: Int) -> Verdict {

@@ -21,7 +21,7 @@ import Tensor
 ///
 /// Fit one with ``fit(realImages:weights:configuration:progress:)``, save it as one
 /// self-contained file with ``save(to:)`` (the extractor weights are embedded), judge many files
-/// with ``detect(files:pixelLimit:lookahead:handler:)`` (decoding runs ahead on a second thread).
+/// with ``detect(files:pixelLimit:lookahead:stability:handler:)`` (decoding runs ahead on a second thread).
 ///
 /// A detector is immutable and `Sendable`; scoring does not modify the extractors.
 public struct Detector: Sendable {
@@ -120,6 +120,9 @@ public struct Detector: Sendable {
     /// Which regions of an image are scored and how their log-likelihoods combine (the whole
     /// image once by default).
     public let scoring: Scoring
+    /// Which transformer output is a region's feature, for every member (`FeatureReadout`:
+    /// token 0, the authors', by default; the mixtures were fitted on features read this way).
+    public let readout: FeatureReadout
     /// How the detector was fitted (`nil` for one assembled by hand).
     public let fitSummary: FitSummary?
 
@@ -127,11 +130,12 @@ public struct Detector: Sendable {
     ///
     /// - Precondition: at least one member.
     public init(members: [Member], tokenizer: ImageTokenizer = ImageTokenizer(), scoring: Scoring = .wholeImage,
-                fitSummary: FitSummary? = nil) {
+                readout: FeatureReadout = .firstToken, fitSummary: FitSummary? = nil) {
         precondition(!members.isEmpty, "Detector: at least one member is needed")
         self.members = members
         self.tokenizer = tokenizer
         self.scoring = scoring
+        self.readout = readout
         self.fitSummary = fitSummary
     }
 
@@ -140,9 +144,10 @@ public struct Detector: Sendable {
 
     // MARK: - Features and scores
 
-    /// Each member's features of patch tokens: `[B, N, 3, 16, 16]` → one `[B, 528]` per member.
+    /// Each member's features of patch tokens, read out as ``readout`` says:
+    /// `[B, N, 3, 16, 16]` → one `[B, 528]` per member.
     public func features(tokens: Tensor) -> [Tensor] {
-        members.map { $0.extractor.features(tokens) }
+        members.map { $0.extractor.features(tokens, readout: readout) }
     }
 
     /// Each member's features of the regions of `image` that ``scoring`` scores (tokenised with
@@ -199,16 +204,28 @@ public struct Detector: Sendable {
     }
 
     /// Judges `image`: its regions scored and aggregated (``scoring``), then the rule of
-    /// ``Verdict`` — with the domain check when `source` describes the file it came from.
+    /// ``Verdict`` — with the domain check when `source` describes the file it came from, and the
+    /// stability check when `stability` is given (the image re-encoded once and scored again, at
+    /// twice the cost).
     ///
     /// - Parameters:
     ///   - image: the image to judge (RGB).
     ///   - source: the image file's description (nil: no domain check).
     ///   - path: names the image in errors.
-    /// - Throws: ``DetectorError/nonFiniteFeature(path:member:)``.
-    public func detect(_ image: Image, source: ImageSourceDescription? = nil, path: String = "<memory>") throws(DetectorError) -> Verdict {
-        try verdict(tokens: scoring.tokens(of: image, tokenizer: tokenizer),
-                    patchCount: tokenizer.patchCount(width: image.width, height: image.height), source: source, path: path)
+    ///   - stability: the re-encode of the stability check (``Stability``), or nil (the default)
+    ///     for none.
+    /// - Throws: ``DetectorError/nonFiniteFeature(path:member:)``, or ``DetectorError/image(_:)``
+    ///   when the stability re-encode fails.
+    public func detect(_ image: Image, source: ImageSourceDescription? = nil, path: String = "<memory>",
+                       stability: Stability? = nil) throws(DetectorError) -> Verdict {
+        var reencodedTokens: (stability: Stability, tokens: Tensor)?
+        if let stability {
+            let reencoded = try stability.reencoded(image, path: path)
+            reencodedTokens = (stability, scoring.tokens(of: reencoded, tokenizer: tokenizer))
+        }
+        return try verdict(tokens: scoring.tokens(of: image, tokenizer: tokenizer),
+                           patchCount: tokenizer.patchCount(width: image.width, height: image.height), source: source, path: path,
+                           reencodedTokens: reencodedTokens)
     }
 
     /// Each member's log-likelihood of the image file at `url`.
@@ -227,10 +244,14 @@ public struct Detector: Sendable {
     /// - Parameters:
     ///   - url: a JPEG or PNG file.
     ///   - pixelLimit: the most pixels to decode (nil: no limit).
-    /// - Throws: as ``score(contentsOf:pixelLimit:)``.
-    public func detect(contentsOf url: URL, pixelLimit: Int? = Image.defaultPixelLimit) throws(DetectorError) -> Verdict {
+    ///   - stability: the re-encode of the stability check (``Stability``), or nil (the default)
+    ///     for none.
+    /// - Throws: as ``score(contentsOf:pixelLimit:)``, or ``DetectorError/image(_:)`` when the
+    ///   stability re-encode fails.
+    public func detect(contentsOf url: URL, pixelLimit: Int? = Image.defaultPixelLimit,
+                       stability: Stability? = nil) throws(DetectorError) -> Verdict {
         let (image, source) = try Detector.load(url, pixelLimit: pixelLimit)
-        return try detect(image, source: source, path: url.path)
+        return try detect(image, source: source, path: url.path, stability: stability)
     }
 
     /// Scores the regions `[R, N, 3, 16, 16]` of one image: per region, per member
@@ -245,11 +266,18 @@ public struct Detector: Sendable {
         return (perMember, perRegion)
     }
 
-    /// The verdict on the regions `[R, N, 3, 16, 16]` of one image.
-    func verdict(tokens: Tensor, patchCount: Int, source: ImageSourceDescription?, path: String) throws(DetectorError) -> Verdict {
+    /// The verdict on the regions `[R, N, 3, 16, 16]` of one image, with the stability check
+    /// when the re-encoded image's regions are given (scored in a separate extractor call, so the
+    /// original's scores are those without the check).
+    func verdict(tokens: Tensor, patchCount: Int, source: ImageSourceDescription?, path: String,
+                 reencodedTokens: (stability: Stability, tokens: Tensor)? = nil) throws(DetectorError) -> Verdict {
         let (perMember, perRegion) = try scoredRegions(tokens: tokens, path: path)
+        var reencoded: (stability: Stability, logLikelihoods: [Double])?
+        if let reencodedTokens {
+            reencoded = (reencodedTokens.stability, try scoredRegions(tokens: reencodedTokens.tokens, path: path).perMember)
+        }
         return verdict(logLikelihoods: perMember, patchCount: patchCount, source: source,
-                       perCropLogLikelihoods: perRegion.count > 1 ? perRegion : nil)
+                       perCropLogLikelihoods: perRegion.count > 1 ? perRegion : nil, reencoded: reencoded)
     }
 
     /// Reads an image file once: its header description (`ImageSourceDescription`) and its

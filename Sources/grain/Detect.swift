@@ -23,6 +23,12 @@ struct Detect: ParsableCommand {
             is not valid UTF-8, shown with its bytes as \\xNN) gets its error row first. Every error row counts as \
             failed in the summary. Exit code 0 when every file was judged, 1 when any failed.
 
+            With --stability (off by default; it doubles the cost), each image is also re-encoded once as JPEG \
+            quality 90 with 4:2:0 chroma and scored again; when one of the two is judged real and the other \
+            generated, the verdict is uncertain with the reason code "stability". With --json the row gains \
+            "stability": {"reencode", "logLikelihood", "verdict"} (the re-encoded image's score and its verdict \
+            without the domain check).
+
             With --skip-done FILE (and --json), the rows go to FILE instead of standard output: inputs whose path \
             already has a row there (a verdict or an error) are skipped, each new row is appended as one whole line, \
             and a partial last line left by a killed run is dropped and its input judged again, so a killed run \
@@ -31,6 +37,8 @@ struct Detect: ParsableCommand {
 
     @Option(help: "The detector file (from `grain fit`).") var detector: String
     @Flag(help: "JSON lines output.") var json = false
+    @Flag(help: "Also judge each image after one JPEG re-encode (quality 90, 4:2:0); uncertain when the verdict flips (doubles the cost).")
+    var stability = false
     @Option(parsing: .unconditional, help: "Largest image to decode, in pixels (larger ones are reported as errors).")
     var pixelLimit = 89_478_485
     @Option(help: ArgumentHelp("With --json: append rows to this JSON-lines file, skipping inputs that already have a row there (resume a killed run).",
@@ -102,7 +110,7 @@ struct Detect: ParsableCommand {
             let message = ImageError.unreadable(path: entry.path, reason: entry.problem ?? "").description
             if json { try emit(["path": entry.path, "error": message], for: entry.path) } else { print("error      \(message)") }
         }
-        try model.detect(files: files, pixelLimit: pixelLimit) { _, file, result in
+        try model.detect(files: files, pixelLimit: pixelLimit, stability: stability ? .default : nil) { _, file, result in
             defer { progress.advance() }
             switch result {
             case let .success(verdict):
@@ -114,6 +122,10 @@ struct Detect: ParsableCommand {
                         "logLikelihood": value(verdict.logLikelihoods), "threshold": value(verdict.thresholds),
                         "patches": verdict.patchCount]
                     if let crops = verdict.perCropLogLikelihoods { object["cropLogLikelihoods"] = crops.map(value) }
+                    if let check = verdict.stability {
+                        object["stability"] = ["reencode": check.reencode, "logLikelihood": value(check.logLikelihoods),
+                                               "verdict": check.decision.rawValue] as [String: Any]
+                    }
                     guard try emit(object, for: file.path) else {
                         failures += 1
                         return
@@ -126,6 +138,9 @@ struct Detect: ParsableCommand {
                     var line = "\(label)  \(file.path)  (log-likelihood \(comparisons.joined(separator: ", "))"
                     if let crops = verdict.perCropLogLikelihoods {
                         line += "; \(crops.count) crops, " + crops.map { $0.map { String(format: "%.1f", $0) }.joined(separator: "/") }.joined(separator: " ")
+                    }
+                    if let check = verdict.stability {
+                        line += "; after \(check.reencode): " + check.logLikelihoods.map { String(format: "%.2f", $0) }.joined(separator: ", ")
                     }
                     print(line + ")")
                     for reason in verdict.reasons { print("           \(reason.code): \(reason.message)") }

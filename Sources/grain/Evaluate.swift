@@ -125,10 +125,11 @@ struct Evaluate: ParsableCommand {
                 throw ValidationError("\(path): \(error)")
             }
             if let featuresFrom {
-                set = try loadFeatures(featuresFrom, settings: settings, sourceNames: sourceNames, needFit: false)
+                set = try loadFeatures(featuresFrom, settings: settings, sourceNames: sourceNames, needFit: false, readout: theDetector.readout)
             } else {
                 set = extractTestFeatures(settings: settings, sourceNames: sourceNames, realFiles: try imageFiles([real]), fit: nil,
-                                          tokenizer: theDetector.tokenizer, extractors: theDetector.members.map(\.extractor),
+                                          tokenizer: theDetector.tokenizer, readout: theDetector.readout,
+                                          extractors: theDetector.members.map(\.extractor),
                                           weightFiles: theDetector.members.map(\.provenance.weightsFileName))
             }
             provenance = set.provenance
@@ -143,7 +144,7 @@ struct Evaluate: ParsableCommand {
                                                         parametersSHA256: Detector.parametersDigest(of: extractor)))
             }
             if let featuresFrom {
-                set = try loadFeatures(featuresFrom, settings: settings, sourceNames: sourceNames, needFit: true)
+                set = try loadFeatures(featuresFrom, settings: settings, sourceNames: sourceNames, needFit: true, readout: configuration.readout)
             } else {
                 set = try extractFeatures(settings: settings, sourceNames: sourceNames, extractors: extractors.map(\.0),
                                           weightFiles: weightFiles, configuration: configuration)
@@ -277,7 +278,8 @@ struct Evaluate: ParsableCommand {
     }
 
     /// Reads features saved by `--save-features` (the settings and sources asked for must be there).
-    func loadFeatures(_ path: String, settings: [ImagePerturbation], sourceNames: [String], needFit: Bool) throws -> FeatureSet {
+    func loadFeatures(_ path: String, settings: [ImagePerturbation], sourceNames: [String], needFit: Bool,
+                      readout: FeatureReadout) throws -> FeatureSet {
         let file = try SafeTensors(contentsOf: URL(fileURLWithPath: path))
         let weightFiles = file.metadata["weights"].flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String] }
             ?? [file.metadata["provenance"].flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: String] }?["weights"] ?? "?"]
@@ -296,6 +298,11 @@ struct Evaluate: ParsableCommand {
         }
         var provenance = file.metadata["provenance"].flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: String] } ?? [:]
         provenance["features_from"] = path
+        // Features saved before readouts could be chosen are token 0's.
+        let savedReadout = provenance["readout"] ?? FeatureReadout.firstToken.rawValue
+        guard savedReadout == readout.rawValue else {
+            throw ValidationError("--readout \(readout) (or the detector's): \(path) holds features read out as \(savedReadout); extract them again without --features-from")
+        }
         func readFit() throws -> Detector.FitFeatures {
             func groups(_ key: String) throws -> [Int] {
                 guard let json = file.metadata[key], let values = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String] else {
@@ -355,7 +362,8 @@ struct Evaluate: ParsableCommand {
         }
         for skipped in fit.skipped { printError("\(skipped.path): \(skipped.reason) (not used for fitting)") }
         var set = extractTestFeatures(settings: settings, sourceNames: sourceNames, realFiles: realFiles, fit: fit,
-                                      tokenizer: configuration.tokenizer, extractors: extractors, weightFiles: weightFiles)
+                                      tokenizer: configuration.tokenizer, readout: configuration.readout, extractors: extractors,
+                                      weightFiles: weightFiles)
         let crops = configuration.crops
         set.provenance.merge([
             "fit_photos": "\(fitFiles.count)", "fit_crops_per_photo": "\(crops.count)",
@@ -369,7 +377,8 @@ struct Evaluate: ParsableCommand {
 
     /// Computes every test sample's features under every setting.
     func extractTestFeatures(settings: [ImagePerturbation], sourceNames: [String], realFiles: [String], fit: Detector.FitFeatures?,
-                             tokenizer: ImageTokenizer, extractors: [LowLevelFeatureExtractor], weightFiles: [String]) -> FeatureSet {
+                             tokenizer: ImageTokenizer, readout: FeatureReadout, extractors: [LowLevelFeatureExtractor],
+                             weightFiles: [String]) -> FeatureSet {
         let sampling = TestSampling(cropsPerImage: testCrops, cropSize: testCropSize, seed: self.fit.seed)
         let sources: [[URL]] = [realFiles.map { URL(fileURLWithPath: $0) }] + fake.map { ImageFiles.expand([$0]) }
         var set = FeatureSet(fit: fit, tests: Array(repeating: [], count: settings.count), weightFiles: weightFiles)
@@ -380,7 +389,7 @@ struct Evaluate: ParsableCommand {
                 memberCount: extractors.count, pixelLimit: self.fit.pixelLimit,
                 extract: { image in
                     let tokens = tokenizer.tokens(image)
-                    return extractors.map { $0.features(tokens).scalars }
+                    return extractors.map { $0.features(tokens, readout: readout).scalars }
                 },
                 progress: { progress.advance() })
             for settingIndex in settings.indices { set.tests[settingIndex].append(result.settings[settingIndex]) }
@@ -388,7 +397,7 @@ struct Evaluate: ParsableCommand {
         }
         set.provenance = [
             "weights": weightFiles.joined(separator: ", "), "crop_mode": tokenizer.cropMode.rawValue,
-            "maximum_patches": "\(tokenizer.maximumPatches)", "real_test_photos": "\(realFiles.count)",
+            "maximum_patches": "\(tokenizer.maximumPatches)", "readout": readout.rawValue, "real_test_photos": "\(realFiles.count)",
             "test_samples": testCrops > 0 ? "\(testCrops) random \(testCropSize)×\(testCropSize) crops per larger image, seed \(self.fit.seed)" : "whole images",
             "generators": sourceNames.dropFirst().joined(separator: ", "),
         ]

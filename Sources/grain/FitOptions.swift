@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Imaging
+import NN
 import OneClass
 
 extension GaussianMixture.CovarianceType: ExpressibleByArgument {
@@ -94,6 +95,8 @@ struct FitOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Side of the scored crops, in pixels (a multiple of 16; smaller images are scored whole).") var scoreCropSize = 256
     @Option(help: "How the scored crops' log-likelihoods combine: mean, median or minimum.")
     var scoreAggregate: Detector.Scoring.Aggregation = .mean
+    @Option(help: "Which output of the extractor's transformer is the feature: token0 (the authors') or mean (over all tokens).")
+    var readout = "token0"
     @Option(parsing: .unconditional, help: "Seed for the split, the crops, the augmentation, the folds and the mixture's initialisation.") var seed: UInt64 = 42
     @Option(parsing: .unconditional, help: "Largest image to decode, in pixels (larger ones are skipped).") var pixelLimit = 89_478_485
 
@@ -122,6 +125,14 @@ struct FitOptions: ParsableArguments {
         guard pixelLimit >= 1 else { throw ValidationError("--pixel-limit must be ≥ 1, got \(pixelLimit)") }
         _ = try augmentation()
         _ = try scoring()
+        _ = try featureReadout()
+    }
+
+    /// The `--readout` setting.
+    func featureReadout() throws -> FeatureReadout {
+        do { return try FeatureReadout(named: readout) } catch {
+            throw ValidationError("--readout: \(error.description)")
+        }
     }
 
     /// The `--augment` setting, nil when not given.
@@ -204,7 +215,7 @@ struct FitOptions: ParsableArguments {
             mixture: mixture, mixtureChoice: choice, thresholdRate: rate,
             calibration: rule == .calibrated
                 ? Detector.Calibration(fraction: calibrate ?? 0.2, targetFalsePositiveRate: targetFpr ?? 0.05) : nil,
-            crops: crops, tokenizer: tokenizerOptions.tokenizer, scoring: try scoring(), augmentation: try augmentation(),
+            crops: crops, tokenizer: tokenizerOptions.tokenizer, scoring: try scoring(), readout: try featureReadout(), augmentation: try augmentation(),
             seed: seed, pixelLimit: pixelLimit)
     }
 }

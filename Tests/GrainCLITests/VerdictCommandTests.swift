@@ -83,6 +83,63 @@ struct VerdictCommandTests {
         #expect(text.status == 0 && text.output.hasPrefix("uncertain") && text.output.contains("format: format jpeg never seen in fit"))
     }
 
+    @Test func detectStabilityAddsTheReencodedScoreAndIsOffByDefault() throws {
+        let (folder, weights, real) = try Self.setUp()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let detector = folder.appendingPathComponent("detector.safetensors")
+        let fit = try grain(["fit", "--weights", weights.path, "--real", real.path, "--out", detector.path, "--components", "1",
+                             "--covariance", "spherical", "--calibrate", "0.25", "--target-fpr", "0.5", "--crops-per-image", "2",
+                             "--crop-size", "32", "--crop-min-size", "32"], in: folder)
+        #expect(fit.status == 0, "\(fit.errors)")
+        let test = folder.appendingPathComponent("test")
+        try FileManager.default.createDirectory(at: test, withIntermediateDirectories: true)
+        for index in 0..<4 {
+            try noisyImage(seed: 200 + UInt64(index), width: 64, height: 64).write(to: test.appendingPathComponent("photo\(index).png"))
+        }
+        let plain = try grain(["detect", "--detector", detector.path, "--json", test.path], in: folder)
+        let checked = try grain(["detect", "--detector", detector.path, "--json", "--stability", test.path], in: folder)
+        #expect(plain.status == 0 && checked.status == 0, "\(plain.errors) \(checked.errors)")
+        #expect(plain.jsonLines.count == 4 && checked.jsonLines.count == 4)
+        for (without, with) in zip(plain.jsonLines, checked.jsonLines) {
+            #expect(without["stability"] == nil)
+            #expect(with["path"] as? String == without["path"] as? String)
+            #expect(with["logLikelihood"] as? Double == without["logLikelihood"] as? Double)
+            let stability = try #require(with["stability"] as? [String: Any])
+            #expect(stability["reencode"] as? String == "JPEG q=90, 4:2:0")
+            #expect((stability["logLikelihood"] as? Double)?.isFinite == true)
+            #expect(["real", "generated", "uncertain"].contains(stability["verdict"] as? String))
+            // The verdict changes only when it flips, and then says so.
+            let codes = (with["reasons"] as? [[String: String]] ?? []).compactMap { $0["code"] }
+            let flips = Set([without["verdict"] as? String, stability["verdict"] as? String]) == ["real", "generated"]
+            #expect(flips == codes.contains("stability"), "\(with)")
+            #expect((with["verdict"] as? String) == (flips ? "uncertain" : without["verdict"] as? String), "\(with)")
+        }
+        let text = try grain(["detect", "--detector", detector.path, "--stability", test.appendingPathComponent("photo0.png").path], in: folder)
+        #expect(text.status == 0 && text.output.contains("; after JPEG q=90, 4:2:0: "), "\(text.output)")
+        let help = try grain(["detect", "--help"], in: folder)
+        let words = help.output.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        #expect(words.contains("--stability") && words.contains("doubles the cost"), "\(help.output)")
+    }
+
+    @Test func fitReadoutIsValidatedStoredAndPrinted() throws {
+        let (folder, weights, real) = try Self.setUp()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let detector = folder.appendingPathComponent("detector.safetensors")
+        let base = ["fit", "--weights", weights.path, "--real", real.path, "--out", detector.path, "--components", "1",
+                    "--covariance", "spherical", "--calibrate", "0.25", "--target-fpr", "0.5", "--crops-per-image", "2",
+                    "--crop-size", "32", "--crop-min-size", "32"]
+        let bad = try grain(base + ["--readout", "median"], in: folder)
+        #expect(bad.status != 0 && bad.errors.contains("--readout: unknown feature readout 'median', expected one of: token0, mean"), "\(bad.errors)")
+        #expect(!FileManager.default.fileExists(atPath: detector.path))
+        let plain = try grain(base, in: folder)
+        #expect(plain.status == 0 && !plain.output.contains("readout"), "\(plain.errors)")
+        let mean = try grain(base + ["--readout", "mean"], in: folder)
+        #expect(mean.status == 0, "\(mean.errors)")
+        #expect(mean.output.contains("readout: mean of the transformer's output tokens"))
+        let inspect = try grain(["inspect", detector.path], in: folder)
+        #expect(inspect.output.contains("\"readout\" : \"mean\""), "\(inspect.output)")
+    }
+
     @Test func augmentedFitRecordsItsSettingAndTheAugmentedDomain() throws {
         let (folder, weights, real) = try Self.setUp()
         defer { try? FileManager.default.removeItem(at: folder) }

@@ -8,7 +8,8 @@ import Tensor
 /// 90→32, LayerNorm `[32,16,16]`, Hardtanh ±5), `group2`…`group5` (conv/LayerNorm/ReLU stacks with
 /// average pooling down to 2×2), covariance pooling, a 5-step Newton–Schulz square root and the
 /// upper triangle → 528 values; then a 2-block pre-norm transformer over the patch tokens of an
-/// image. The feature of an image is token 0 after the transformer.
+/// image. The feature of an image is token 0 after the transformer (the authors' readout;
+/// ``features(_:readout:)`` offers the mean over all tokens too, ``FeatureReadout``).
 ///
 /// Shapes: input `[B, N, 3, 16, 16]` (N patch tokens of each image, raster order), output
 /// `[B, 528]`.
@@ -178,9 +179,23 @@ public final class LowLevelFeatureExtractor: Module, @unchecked Sendable {
         return transformer(descriptors, keepingFirst: 1).reshaped([b, 528])
     }
 
-    /// Features without recording gradients (the inference entry point).
+    /// Features without recording gradients (the inference entry point): token 0, the authors'
+    /// readout.
     public func features(_ tokens: Tensor) -> Tensor {
         Tensor.withoutGradient { self(tokens) }
+    }
+
+    /// Features by `readout`, without recording gradients: `[B, N, 3, 16, 16] → [B, 528]`.
+    /// ``FeatureReadout/firstToken`` is ``features(_:)`` itself (bit-identical);
+    /// ``FeatureReadout/meanOfTokens`` is the mean over the `N` tokens of ``allTokens(_:)``
+    /// (the last block evaluated for every token).
+    public func features(_ tokens: Tensor, readout: FeatureReadout) -> Tensor {
+        switch readout {
+        case .firstToken:
+            return features(tokens)
+        case .meanOfTokens:
+            return Tensor.withoutGradient { allTokens(tokens).mean(alongAxes: [1]) }
+        }
     }
 
     private func checkTokens(_ tokens: Tensor) -> (Int, Int) {
