@@ -28,7 +28,7 @@ public struct ImageTokenizer: Sendable, Codable, Equatable {
 
     /// Creates a tokenizer.
     ///
-    /// - Throws: ``PatchTokenizerError/nonPositivePatchCap(_:)`` when `maximumPatches < 1`.
+    /// - Throws: NN's `PatchTokenizerError.nonPositivePatchCap(_:)` when `maximumPatches < 1`.
     public init(cropMode: CropMode = .centered, maximumPatches: Int = PatchTokenizer.defaultMaximumPatches) throws(PatchTokenizerError) {
         guard maximumPatches >= 1 else { throw .nonPositivePatchCap(maximumPatches) }
         self.cropMode = cropMode

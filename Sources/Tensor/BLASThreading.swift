@@ -9,7 +9,7 @@ import COpenBLAS
 /// in user code. Grain therefore sets OpenBLAS to one thread at its first BLAS or LAPACK call and
 /// splits large products itself (``Tensor/gemm(_:transposeA:_:transposeB:m:n:k:into:alpha:beta:lda:ldb:ldc:)``,
 /// ``Matrix/product(_:_:transposeA:transposeB:alpha:)``, the mixture's whitening and scatters)
-/// across ``Parallel/threadCount`` workers, each calling single-threaded BLAS on its share.
+/// across `Parallel.threadCount` workers, each calling single-threaded BLAS on its share.
 public enum BLASThreading {
     /// Set on first use: OpenBLAS runs every call on the calling thread from then on.
     @usableFromInline

@@ -110,7 +110,7 @@ extension Matrix {
     /// and every centre `k`, `[n, K]` — the Mahalanobis distances of a Gaussian mixture's E-step
     /// when `Tₖ` is component k's precision Cholesky factor.
     ///
-    /// The rows go in tiles of ``whiteningTileRows`` spread over the workers (``Parallel``); for
+    /// The rows go in tiles of `whiteningTileRows` spread over the workers (`Parallel`); for
     /// each tile and centre, the centred rows are whitened in place by one single-threaded
     /// `cblas_dtrmm` (``BLASThreading``) and their squared norms taken while the tile is still in
     /// cache. Each worker reuses one tile buffer for all its tiles and centres.

@@ -9,7 +9,7 @@ extension Tensor {
     ///
     /// OpenBLAS runs single-threaded (``BLASThreading``); a product of at least
     /// ``BLASThreading/parallelWork`` multiply–adds is split over the longer of `m` and `n` into
-    /// one block per worker (``Parallel``), each a single-threaded `cblas_sgemm` on its share.
+    /// one block per worker (`Parallel`), each a single-threaded `cblas_sgemm` on its share.
     @inlinable
     public static func gemm(_ a: UnsafePointer<Float>, transposeA: Bool, _ b: UnsafePointer<Float>, transposeB: Bool,
                             m: Int, n: Int, k: Int, into c: UnsafeMutablePointer<Float>,

@@ -1,6 +1,6 @@
 /// A dense, row-major, n-dimensional array of `Float` with value semantics and reverse-mode autodiff.
 ///
-/// `Tensor` is a struct over a copy-on-write ``TensorStorage``: assigning a tensor copies a
+/// `Tensor` is a struct over a copy-on-write `TensorStorage`: assigning a tensor copies a
 /// reference, and the first mutation of a shared buffer copies it. Every tensor is contiguous;
 /// shape operations that reorder memory (``permuted(_:)``) materialise a new buffer, while matrix
 /// products take transposes as BLAS flags and never materialise them.

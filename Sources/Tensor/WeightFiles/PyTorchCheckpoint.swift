@@ -121,9 +121,13 @@ public struct PyTorchCheckpoint: WeightFile {
     /// Maps the checkpoint at `url`, decodes its pickle and selects the state dict; see
     /// ``init(contentsOf:permittingOpaqueGlobals:)``.
     ///
-    /// - Parameter acceptingNonFiniteValues: when false, reading a floating-point tensor that
-    ///   holds NaN or ±∞ throws ``WeightFileError/nonFiniteValues(path:key:count:firstIndex:)``;
-    ///   true returns the values as stored.
+    /// - Parameters:
+    ///   - url: a zip checkpoint written by `torch.save` (PyTorch ≥ 1.6).
+    ///   - permittingOpaqueGlobals: dotted names of extra globals that may appear, as in
+    ///     ``init(contentsOf:permittingOpaqueGlobals:)``.
+    ///   - acceptingNonFiniteValues: when false, reading a floating-point tensor that holds NaN or
+    ///     ±∞ throws ``WeightFileError/nonFiniteValues(path:key:count:firstIndex:)``; true returns
+    ///     the values as stored.
     public init(contentsOf url: URL, permittingOpaqueGlobals: Set<String> = [], acceptingNonFiniteValues: Bool) throws {
         self.url = url
         acceptsNonFiniteValues = acceptingNonFiniteValues

@@ -45,9 +45,11 @@ public func openWeightFile(at url: URL) throws -> any WeightFile {
 
 /// Opens `url` as ``openWeightFile(at:)`` does.
 ///
-/// - Parameter acceptingNonFiniteValues: when false, reading a floating-point tensor that holds
-///   NaN or ±∞ throws ``WeightFileError/nonFiniteValues(path:key:count:firstIndex:)``; true
-///   returns the values as stored (for tools that inspect or convert a file as it is).
+/// - Parameters:
+///   - url: the weight file (safetensors or a PyTorch checkpoint).
+///   - acceptingNonFiniteValues: when false, reading a floating-point tensor that holds NaN or
+///     ±∞ throws ``WeightFileError/nonFiniteValues(path:key:count:firstIndex:)``; true returns the
+///     values as stored (for tools that inspect or convert a file as it is).
 public func openWeightFile(at url: URL, acceptingNonFiniteValues: Bool) throws -> any WeightFile {
     let file = try MappedFile(url: url)
     if file.littleEndian(UInt32.self, at: 0) == 0x0403_4B50 {  // "PK\u{3}\u{4}"
