@@ -24,14 +24,6 @@ extension CropMode: ExpressibleByArgument {
 
     /// The spellings shown in help.
     public static var allValueStrings: [String] { ["center", "authors"] }
-
-    /// The default as help shows it: one of ``allValueStrings`` (not the case name `centered`).
-    public var defaultValueDescription: String {
-        switch self {
-        case .centered: return "center"
-        case .authorsCompatible: return "authors"
-        }
-    }
 }
 
 /// Options for loading the extractor in development commands (`grain benchmark`).
@@ -47,8 +39,8 @@ struct ExtractorOptions: ParsableArguments {
 /// Options for turning images into patch tokens.
 struct TokenizerOptions: ParsableArguments {
     @Option(name: [.customLong("crop"), .customLong("crop-mode")],
-            help: "Crop to whole patches: center (correct) or authors (the release's transposed crop).")
-    var crop: CropMode = .centered
+            help: "Crop to whole patches: center (correct, the default) or authors (the release's transposed crop).")
+    var crop: CropMode?
     @Option(parsing: .unconditional, help: "At most this many 16×16 patches per image (raster order).") var maximumPatches = 19_200
 
     func validate() throws {
@@ -57,7 +49,7 @@ struct TokenizerOptions: ParsableArguments {
 
     /// The tokenizer of these options; ArgumentParser calls ``validate()`` before any command runs.
     var tokenizer: ImageTokenizer {
-        do { return try ImageTokenizer(cropMode: crop, maximumPatches: maximumPatches) } catch {
+        do { return try ImageTokenizer(cropMode: crop ?? .centered, maximumPatches: maximumPatches) } catch {
             fatalError("TokenizerOptions.validate() let through \(error)")
         }
     }
