@@ -189,11 +189,6 @@ extension Detector {
         return features
     }
 
-    /// The first random stream of the per-photo augmentation: photo `i` draws its
-    /// transformations from `derivedSeed(seed, stream: augmentationStream + i)`
-    /// (``FitStreams/augmentation(photo:)``).
-    package static var augmentationStream: UInt64 { FitStreams.augmentationBase }
-
     /// One photo's features, as a fit uses them: its training crops and its detection-time
     /// samples (either may be absent when not asked for).
     public struct PhotoFeatures: Sendable {

@@ -17,7 +17,7 @@ import OneClass
         #expect(FitStreams.calibrationCheckFitSeed(3) == 60_003)
         #expect(FitStreams.foldAssignment == 9_999)
         #expect(FitStreams.selectionFit(candidate: 2, fold: 1, folds: 5) == 10_011)
-        #expect(Detector.augmentationStream == FitStreams.augmentation(photo: 0))
+        #expect(FitStreams.augmentation(photo: 0) == FitStreams.augmentationBase)
     }
 
     /// Every stream drawn under the fit's seed by `members` members over `photos` photos, plus
