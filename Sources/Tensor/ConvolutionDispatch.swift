@@ -2,6 +2,7 @@
 //
 // Forward paths, tried in this order (`ConvolutionDispatch.forwardPath`):
 //   depthwise        one input channel per group               Tensor+Convolution+Depthwise.swift
+//   Winograd blocks  many tiny images, stride 1, inference only Tensor+Winograd+TinyImages.swift
 //   shifted windows  many small images, stride 1, ≥ 16 channels Tensor+Convolution+Shifted.swift
 //   batched im2col   many small images                          Tensor+Convolution+Batched.swift
 //   Winograd         large 3×3 stride-1 convolutions            Tensor+Winograd.swift
@@ -19,6 +20,8 @@ enum ConvolutionForwardPath: Equatable {
     case batched(imagesPerBlock: Int)
     /// Winograd F(2×2, 3×3).
     case winograd
+    /// Winograd F(2×2, 3×3) on blocks of 16 tiny images, vectorised across the images.
+    case winogradBlocks
     /// im2col (skipped for pointwise convolutions) and one sgemm per image, group and row tile.
     case im2col
 }
@@ -57,6 +60,16 @@ package enum ConvolutionDispatch {
     /// 16/9 as many weights) lose to one im2col sgemm.
     package static let winogradMinimumChannels = 128
 
+    /// The floats of transformed inputs and products (`16·(C + O)` per tile and image) that one
+    /// chunk of Winograd's tiny-image blocks holds: 1 MB, so a chunk stays in the core's L2
+    /// cache across its 16 sgemms (16 tiles of 16 of the extractor's 32-channel patches). An
+    /// image whose tiles fit this budget with 16 images beside it counts as tiny
+    /// (``usesWinogradForTinyImages(_:)``).
+    package static let winogradBlockBudget = 1 << 18
+
+    /// The images side by side in one block of Winograd's tiny-image kernel: one `SIMD16` lane each.
+    package static let winogradBlockImages = 16
+
     /// The smallest output plane (`Ho·Wo`, 32×32) for Winograd, for the same reason.
     package static let winogradMinimumOutputPlane = 1024
 
@@ -70,10 +83,16 @@ package enum ConvolutionDispatch {
     /// images are processed in chunks of tile rows.
     package static let winogradChunkBudget = 1 << 25
 
-    /// The forward kernel for `g`: depthwise, shifted windows, batched im2col, Winograd or im2col,
-    /// the first that applies (the order of the file's header).
-    static func forwardPath(_ g: ConvolutionGeometry) -> ConvolutionForwardPath {
+    /// The forward kernel for `g`: depthwise, Winograd on blocks of tiny images (`inference`
+    /// only), shifted windows, batched im2col, Winograd or im2col, the first that applies (the
+    /// order of the file's header).
+    ///
+    /// `inference` says that no gradient will flow through this forward. Only then do many tiny
+    /// images take Winograd (``usesWinogradForTinyImages(_:)``): training keeps the direct
+    /// kernels, so a training run's numbers do not depend on this speed path.
+    static func forwardPath(_ g: ConvolutionGeometry, inference: Bool = false) -> ConvolutionForwardPath {
         if g.isDepthwise { return .depthwise }
+        if inference && usesWinogradForTinyImages(g) { return .winogradBlocks }
         let manySmallImages = !g.isPointwise && g.batch > 1 && g.outputPlane < smallImageOutputPlane
         if manySmallImages && g.groups == 1 && g.strideY == 1 && g.strideX == 1
             && g.inputChannels >= shiftedMinimumInputChannels {
@@ -99,12 +118,35 @@ package enum ConvolutionDispatch {
     /// outputs (at least 2×2), transformed filters within ``winogradFilterBudget``, and
     /// ``ConvolutionAlgorithms/winogradEnabled``.
     static func usesWinograd(_ g: ConvolutionGeometry) -> Bool {
+        winogradApplies(g)
+            && g.inputChannels >= winogradMinimumChannels && g.outputChannels >= winogradMinimumChannels
+            && g.outputPlane >= winogradMinimumOutputPlane
+    }
+
+    /// Whether ``Tensor/winogradForwardTinyImages(_:weight:bias:_:into:)`` computes this
+    /// convolution of many tiny images: what Winograd needs (as ``usesWinograd(_:)``, without its
+    /// size minimums), more than one image, at least ``shiftedMinimumInputChannels`` input and
+    /// output channels, and one tile row's transformed tiles and products for
+    /// ``winogradBlockImages`` images within ``winogradBlockBudget`` (a chunk is one tile row or
+    /// more). The
+    /// extractor's 3×3 convolutions on its 16×16 patches (and on the 8×8, 4×4 and 2×2 maps after
+    /// pooling) are such convolutions.
+    static func usesWinogradForTinyImages(_ g: ConvolutionGeometry) -> Bool {
+        let tilesX = (g.outputWidth &+ 1) / 2
+        return winogradApplies(g) && g.batch > 1
+            && g.inputChannels >= shiftedMinimumInputChannels && g.outputChannels >= shiftedMinimumInputChannels
+            && 16 &* (g.inputChannels &+ g.outputChannels) &* tilesX &* winogradBlockImages <= winogradBlockBudget
+    }
+
+    /// The conditions of every Winograd use: 3×3, stride 1, no dilation, one group, padding at
+    /// most ``winogradMaximumPadding``, at least 2×2 outputs, transformed filters within
+    /// ``winogradFilterBudget``, and ``ConvolutionAlgorithms/winogradEnabled``.
+    private static func winogradApplies(_ g: ConvolutionGeometry) -> Bool {
         ConvolutionAlgorithms.winogradEnabled
             && g.kernelHeight == 3 && g.kernelWidth == 3 && g.strideY == 1 && g.strideX == 1
             && g.dilationY == 1 && g.dilationX == 1 && g.groups == 1
             && g.paddingY <= winogradMaximumPadding && g.paddingX <= winogradMaximumPadding
-            && g.inputChannels >= winogradMinimumChannels && g.outputChannels >= winogradMinimumChannels
-            && g.outputPlane >= winogradMinimumOutputPlane && g.outputHeight >= 2 && g.outputWidth >= 2
+            && g.outputHeight >= 2 && g.outputWidth >= 2
             && 16 &* g.inputChannels &* g.outputChannels <= winogradFilterBudget
     }
 }

@@ -20,11 +20,12 @@ extension Tensor {
     // MARK: Raw kernels (dispatch)
 
     /// Forward convolution: `output[N, O, Ho, Wo] = conv(input[N, C, H, W], weight) + bias`, by
-    /// the kernel ``ConvolutionDispatch/forwardPath(_:)`` picks for `g`.
+    /// the kernel ``ConvolutionDispatch/forwardPath(_:inference:)`` picks for `g`; `inference`
+    /// says that no gradient flows through this forward.
     static func convolutionForward(_ input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-                                   bias: UnsafePointer<Float>?, _ g: ConvolutionGeometry,
+                                   bias: UnsafePointer<Float>?, _ g: ConvolutionGeometry, inference: Bool = false,
                                    into output: UnsafeMutablePointer<Float>) {
-        switch ConvolutionDispatch.forwardPath(g) {
+        switch ConvolutionDispatch.forwardPath(g, inference: inference) {
         case .depthwise:
             depthwiseForward(input, weight: weight, bias: bias, g, into: output)
         case .shiftedWindows:
@@ -33,6 +34,8 @@ extension Tensor {
             convolutionForwardBatched(input, weight: weight, bias: bias, g, imagesPerBlock: imagesPerBlock, into: output)
         case .winograd:
             winogradForward(input, weight: weight, bias: bias, g, into: output)
+        case .winogradBlocks:
+            winogradForwardTinyImages(input, weight: weight, bias: bias, g, into: output)
         case .im2col:
             convolutionForwardIm2col(input, weight: weight, bias: bias, g, into: output)
         }
@@ -125,8 +128,10 @@ extension Tensor {
             kernelHeight: kH, kernelWidth: kW, strideY: stride.0, strideX: stride.1, paddingY: padding.0, paddingX: padding.1,
             dilationY: dilation.0, dilationX: dilation.1, groups: groups)
         let out = Tensor(uninitializedShape: [N, O, Ho, Wo])
+        let records = GradientMode.isEnabled
+            && (input.requiresGradient || weight.requiresGradient || (bias?.requiresGradient ?? false))
         convolutionForward(input.storage.baseAddress, weight: weight.storage.baseAddress,
-                           bias: bias?.storage.baseAddress, geometry, into: out.storage.baseAddress)
+                           bias: bias?.storage.baseAddress, geometry, inference: !records, into: out.storage.baseAddress)
         let x = input.detached(), w = weight.detached()
         let needInput = input.requiresGradient, needWeight = weight.requiresGradient, needBias = bias?.requiresGradient ?? false
         return record("conv2d", out, inputs: [input, weight] + (bias.map { [$0] } ?? [])) { gradient in

@@ -483,6 +483,12 @@ extension Tensor {
         UnsafeRawPointer(p + offset).loadUnaligned(as: SIMD16<Float>.self)
     }
 
+    /// Stores sixteen floats at `p` (unaligned store).
+    @inline(__always)
+    static func store16(_ value: SIMD16<Float>, _ p: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: value, as: SIMD16<Float>.self)
+    }
+
     /// ``layerNorm(_:normalizedShape:weight:bias:epsilon:)`` composed from `mean`, `variance` and
     /// arithmetic, the naive reference for tests (its gradient comes from the composed ops).
     public static func referenceLayerNorm(_ input: Tensor, normalizedShape: [Int], weight: Tensor? = nil,

@@ -1,6 +1,7 @@
 // Winograd F(2×2, 3×3) forward convolution (Lavin & Gray, "Fast Algorithms for Convolutional
 // Neural Networks", CVPR 2016) for the 3×3, stride-1 convolutions that dominate the Stable
-// Diffusion U-Net and VAE.
+// Diffusion U-Net and VAE. (Many tiny images, the extractor's 16×16 patches at inference, take
+// the blocked variant in Tensor+Winograd+TinyImages.swift, with the same filter transform.)
 //
 // Each 2×2 block of outputs of channel o is Aᵀ [Σ_c (G g_{o,c} Gᵀ) ⊙ (Bᵀ d_c B)] A, where d_c is
 // the 4×4 input tile of channel c. With the 16 transformed positions ξ as the outer index this is

@@ -19,8 +19,20 @@ import GrainTestSupport
     }
 
     @Test func picksThePathEachShapeIsFor() {
-        // The extractor's 32-channel 16×16 patches: shifted windows.
-        #expect(ConvolutionDispatch.forwardPath(geometry([1024, 32, 16, 16], [32, 32, 3, 3], padding: 1)) == .shiftedWindows)
+        // The extractor's 32-channel 16×16 patches: Winograd in blocks of patches at inference,
+        // shifted windows when a gradient is recorded (and when Winograd is switched off).
+        let patches = geometry([1024, 32, 16, 16], [32, 32, 3, 3], padding: 1)
+        #expect(ConvolutionDispatch.forwardPath(patches, inference: true) == .winogradBlocks)
+        #expect(ConvolutionDispatch.forwardPath(patches) == .shiftedWindows)
+        #expect(ConvolutionAlgorithms.$winogradEnabled.withValue(false) {
+            ConvolutionDispatch.forwardPath(patches, inference: true)
+        } == .shiftedWindows)
+        // Its 90 → 32 stem and the pooled 2×2 maps too; a 64-channel 32×32 image is not tiny
+        // (16 · 128 · 256 floats of tiles exceed the block budget).
+        #expect(ConvolutionDispatch.forwardPath(geometry([128, 90, 16, 16], [32, 90, 3, 3], padding: 1), inference: true) == .winogradBlocks)
+        #expect(ConvolutionDispatch.forwardPath(geometry([128, 32, 2, 2], [32, 32, 3, 3], padding: 1), inference: true) == .winogradBlocks)
+        #expect(ConvolutionDispatch.forwardPath(geometry([8, 64, 32, 32], [64, 64, 3, 3], padding: 1), inference: true)
+                == .shiftedWindows)
         // Few channels (an RGB stem): batched im2col, the whole batch in one block.
         #expect(ConvolutionDispatch.forwardPath(geometry([8, 3, 32, 32], [16, 3, 3, 3], padding: 1)) == .batched(imagesPerBlock: 8))
         // Small images at stride 2: batched im2col (shifted windows need stride 1).
@@ -41,6 +53,28 @@ import GrainTestSupport
         #expect(ConvolutionDispatch.backwardImagesPerBlock(geometry([1024, 32, 16, 16], [32, 32, 3, 3], padding: 1)) == 3)
         #expect(ConvolutionDispatch.backwardImagesPerBlock(geometry([4, 8, 16, 16], [8, 4, 3, 3], padding: 1, groups: 2)) == 1)
         #expect(ConvolutionDispatch.backwardImagesPerBlock(geometry([2, 4, 64, 64], [4, 4, 3, 3], padding: 1)) == 1)
+    }
+
+    /// The inference forward of tiny images (Winograd in blocks of whole images, one block per
+    /// worker) against the naive reference and against the recorded forward (shifted windows):
+    /// odd and even sizes, paddings 0–2, batches that do not divide into the blocks, down to
+    /// 2×2 outputs.
+    @Test(arguments: [
+        ([1024, 32, 16, 16], 32, 1), ([37, 90, 16, 16], 32, 1), ([9, 16, 9, 9], 24, 1), ([5, 32, 7, 8], 16, 0),
+        ([6, 16, 10, 11], 16, 2), ([13, 32, 2, 2], 32, 1),
+    ])
+    func tinyImageWinogradMatchesTheReference(input: [Int], outputChannels: Int, padding: Int) {
+        let g = geometry(input, [outputChannels, input[1], 3, 3], padding: padding)
+        #expect(ConvolutionDispatch.forwardPath(g, inference: true) == .winogradBlocks)
+        let x = randomTensor(input, seed: 21)
+        let w = randomTensor([outputChannels, input[1], 3, 3], seed: 22) * (1 / Float(input[1] * 9).squareRoot())
+        let b = randomTensor([outputChannels], seed: 23)
+        let fast = Tensor.withoutGradient { Tensor.conv2d(x, weight: w, bias: b, padding: padding) }
+        let recorded = Tensor.conv2d(x, weight: w.requiringGradient(), bias: b, padding: padding)
+        let naive = Tensor.referenceConv2d(x, weight: w, bias: b, stride: (1, 1), padding: (padding, padding), groups: 1)
+        expectClose(fast, naive, rtol: 1e-5, atol: 2e-6, "tiny-image Winograd blocks for x\(input) → \(outputChannels), padding \(padding)")
+        expectClose(recorded, naive, rtol: 1e-5, atol: 2e-6, "recorded (shifted-window) forward for x\(input)")
+        #expect(fast.shape == naive.shape)
     }
 
     @Test(arguments: [
