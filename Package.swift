@@ -50,7 +50,7 @@ let package = Package(
         .target(name: "Tensor", dependencies: ["COpenBLAS", "CLAPACKE", "CKernels"]),
         .target(name: "Imaging", dependencies: ["Tensor", "CImageCodecs", "CJPEG", "CPNG"]),
         .target(name: "NN", dependencies: ["Tensor"]),
-        .target(name: "Diffusion", dependencies: ["NN", "Tensor"]),
+        .target(name: "Diffusion", dependencies: ["NN", "Imaging", "Tensor"]),
         .target(name: "Pretext", dependencies: ["Diffusion", "NN", "Imaging", "Tensor"]),
         // Detecting needs no training or diffusion code: OneClass sits on NN and Imaging only.
         .target(name: "OneClass", dependencies: ["NN", "Imaging", "Tensor"]),

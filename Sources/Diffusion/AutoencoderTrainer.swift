@@ -63,7 +63,7 @@ public final class AutoencoderTrainer {
         precondition(settings.cropSize % configuration.downsamplingFactor == 0 && settings.cropSize <= crops.smallestSide,
                      "AutoencoderTrainer: crop size \(settings.cropSize) must be a multiple of \(configuration.downsamplingFactor) and at most \(crops.smallestSide)")
         vae = try AutoencoderKL(configuration: configuration)
-        var generator = RandomGenerator(seed: settings.seed)
+        var generator = RandomGenerator(seed: settings.seed, stream: DiffusionStreams.autoencoderInitialization)
         vae.initializeParameters(using: &generator)
         vae.train()
         self.settings = settings
@@ -108,7 +108,7 @@ public final class AutoencoderTrainer {
         let last = min(settings.steps, stopAfter ?? settings.steps)
         let f = vae.configuration.downsamplingFactor, side = settings.cropSize / f
         while step < last {
-            var generator = settings.generator(forStep: step)
+            var generator = settings.generator(forStep: step, of: DiffusionStreams.autoencoderSteps)
             let images = crops.batch(count: settings.batchSize, size: settings.cropSize, using: &generator)
             let noise = Tensor.randomNormal([settings.batchSize, vae.configuration.latentChannels, side, side], using: &generator)
             let terms = try loss(images: images, noise: noise)

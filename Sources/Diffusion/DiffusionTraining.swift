@@ -41,10 +41,12 @@ public struct DiffusionTrainingSettings: Sendable, Codable, Equatable {
         return identity
     }
 
-    /// The generator of step `step` (from 0): depends on the seed and the step alone, so a resumed
-    /// run draws what an uninterrupted one would.
-    func generator(forStep step: Int) -> RandomGenerator {
-        RandomGenerator(seed: seed ^ (0x9E37_79B9_7F4A_7C15 &* UInt64(step + 1)))
+    /// The generator of step `step` (from 0) of the model whose steps draw from `steps`
+    /// (``DiffusionStreams/autoencoderSteps`` or ``DiffusionStreams/unetSteps``): stream `step`
+    /// under that stream's derived seed, so it depends on the seed, the model and the step alone
+    /// and a resumed run draws what an uninterrupted one would.
+    func generator(forStep step: Int, of steps: UInt64) -> RandomGenerator {
+        RandomGenerator(seed: RandomGenerator.derivedSeed(seed, stream: steps), stream: UInt64(step))
     }
 }
 

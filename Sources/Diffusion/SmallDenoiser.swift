@@ -52,7 +52,7 @@ public struct SmallDenoiserTraining: Sendable {
         try vaeTrainer.run { progress(.autoencoder, $0) }
         var scaled = vaeConfiguration
         scaled.scalingFactor = try AutoencoderTrainer.latentScalingFactor(vae: vaeTrainer.vae, crops: crops, cropSize: vaeSettings.cropSize,
-                                                                          seed: vaeSettings.seed)
+                                                                          seed: RandomGenerator.derivedSeed(vaeSettings.seed, stream: DiffusionStreams.latentScaling))
         let vae = try AutoencoderKL(configuration: scaled)
         try vae.load(vaeTrainer.vae.stateDictionary())
         let unetTrainer = try UNetTrainer(configuration: unetConfiguration, vae: vae, settings: unetSettings, crops: crops,

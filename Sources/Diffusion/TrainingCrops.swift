@@ -1,3 +1,4 @@
+import Imaging
 import Tensor
 
 /// Photographs held in memory as `[3, H, W]` tensors in `[0, 1]`, from which a trainer draws
@@ -24,7 +25,8 @@ public struct TrainingCrops: @unchecked Sendable {
     public var smallestSide: Int { images.map { min($0.shape[1], $0.shape[2]) }.min()! }
 
     /// `count` random crops `[count, 3, size, size]` mapped to `[-1, 1]` (`2x − 1`): for each
-    /// crop, an image uniformly, then a top-left corner uniformly.
+    /// crop, an image uniformly, then a top-left corner uniformly, as Imaging's `RandomCrops`
+    /// draws them (`RandomCrops.rectangles(from:using:)`).
     ///
     /// - Precondition: `size` ≤ ``smallestSide``, `count ≥ 1`.
     public func batch<G: RandomNumberGenerator>(count: Int, size: Int, using generator: inout G) -> Tensor {
@@ -34,11 +36,12 @@ public struct TrainingCrops: @unchecked Sendable {
         let plane = size &* size
         out.withUnsafeMutableBufferPointer { destination in
             let destinationBase = destination.baseAddress!
-            for n in 0..<count {
-                let image = images[Int.random(in: 0..<images.count, using: &generator)]
+            let sampler = RandomCrops(uncheckedCount: count, sizes: size...size)
+            let drawn = sampler.rectangles(from: images.map { (width: $0.shape[2], height: $0.shape[1]) }, using: &generator)
+            for (n, crop) in drawn.enumerated() {
+                let image = images[crop.image]
                 let height = image.shape[1], width = image.shape[2]
-                let top = Int.random(in: 0...(height - size), using: &generator)
-                let left = Int.random(in: 0...(width - size), using: &generator)
+                let top = crop.rectangle.y, left = crop.rectangle.x
                 image.withUnsafeBufferPointer { source in
                     let sourceBase = source.baseAddress!
                     for c in 0..<3 {

@@ -78,7 +78,7 @@ public final class UNetTrainer {
         precondition(settings.cropSize % multiple == 0 && settings.cropSize <= crops.smallestSide,
                      "UNetTrainer: crop size \(settings.cropSize) must be a multiple of \(multiple) and at most \(crops.smallestSide)")
         unet = try UNet2DConditionModel(configuration: configuration)
-        var generator = RandomGenerator(seed: settings.seed)
+        var generator = RandomGenerator(seed: settings.seed, stream: DiffusionStreams.unetInitialization)
         unet.initializeParameters(using: &generator)
         unet.train()
         vae.setTrainable(false)
@@ -124,7 +124,7 @@ public final class UNetTrainer {
         let last = min(settings.steps, stopAfter ?? settings.steps)
         let trainingSteps = scheduler.configuration.trainingStepCount
         while step < last {
-            var generator = settings.generator(forStep: step)
+            var generator = settings.generator(forStep: step, of: DiffusionStreams.unetSteps)
             let images = crops.batch(count: settings.batchSize, size: settings.cropSize, using: &generator)
             let latents = Tensor.withoutGradient { codec.encode(images) }
             let noise = Tensor.randomNormal(latents.shape, using: &generator)

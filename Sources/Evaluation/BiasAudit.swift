@@ -63,11 +63,14 @@ public struct BiasAudit: Codable, Equatable, Sendable {
         sampleName.split(separator: "#", maxSplits: 1).first.map(String.init) ?? sampleName
     }
 
-    /// Audits the settings of an evaluation; `threshold` is the combined score's threshold.
+    /// Audits the settings of an evaluation; `threshold` is the combined score's threshold,
+    /// `seed` the evaluation's seed: setting `i`'s bootstrap draws from stream `i` under the
+    /// derived seed of Evaluation's bootstrap stream (`EvaluationStreams.auditBootstrap`, 70,001).
     public init(settings: [SettingScores], threshold: Double, replicates: Int = 2_000, seed: UInt64 = 0) {
         self.replicates = replicates
         self.seed = seed
         var rows: [Row] = []
+        let bootstrapSeed = RandomGenerator.derivedSeed(seed, stream: EvaluationStreams.auditBootstrap)
         for (index, setting) in settings.enumerated() {
             let real = setting.real
             let generated = setting.generated.flatMap(\.logLikelihoods)
@@ -75,7 +78,7 @@ public struct BiasAudit: Codable, Equatable, Sendable {
             // Photo-level bootstrap.
             let photos = Dictionary(grouping: real.logLikelihoods.indices, by: { Self.photo(of: real.sampleNames[$0]) })
             let photoGroups = photos.keys.sorted().map { photos[$0]!.map { real.logLikelihoods[$0] } }
-            var generator = RandomGenerator(seed: seed &+ UInt64(index))
+            var generator = RandomGenerator(seed: bootstrapSeed, stream: UInt64(index))
             var aucs: [Double] = []
             if !photoGroups.isEmpty && !generated.isEmpty {
                 for _ in 0..<replicates {

@@ -68,17 +68,16 @@ public struct TestSampling: Codable, Equatable, Sendable {
     public static let wholeImages = TestSampling()
 
     /// The samples of a `width × height` image: `[nil]` (the whole image) or ``cropsPerImage``
-    /// random crops, uniform in position (x then y for each crop), drawn from a
-    /// `RandomGenerator` seeded with `seed &+ 0x9E3779B97F4A7C15 &* stream` (`stream` tells
-    /// images apart, e.g. from the source and file index).
+    /// random crops of ``cropSize`` (a side shorter than it kept whole), drawn by Imaging's
+    /// `RandomCrops` from `RandomGenerator(seed: testCropSeed, stream: stream)`, where
+    /// `testCropSeed` is stream 70,000 of ``seed`` (Evaluation's test-crop stream) and `stream`
+    /// tells images apart (``Evaluation/features(files:perturbations:sampling:source:memberCount:pixelLimit:extract:progress:)``
+    /// passes `source · 2³² + file index`).
     public func crops(width: Int, height: Int, stream: UInt64) -> [CropRectangle?] {
         guard cropsPerImage > 0, width > cropSize || height > cropSize else { return [nil] }
-        var generator = RandomGenerator(seed: seed &+ 0x9E37_79B9_7F4A_7C15 &* stream)
-        let w = min(cropSize, width), h = min(cropSize, height)
-        return (0..<cropsPerImage).map { _ in
-            CropRectangle(x: Int.random(in: 0...(width - w), using: &generator), y: Int.random(in: 0...(height - h), using: &generator),
-                          width: w, height: h)
-        }
+        var generator = RandomGenerator(seed: RandomGenerator.derivedSeed(seed, stream: EvaluationStreams.testCrops), stream: stream)
+        return RandomCrops(uncheckedCount: cropsPerImage, sizes: cropSize...cropSize)
+            .rectangles(width: width, height: height, using: &generator)
     }
 }
 
@@ -129,7 +128,7 @@ public enum Evaluation {
     /// Extracts the features of every test sample of `files` under every perturbation.
     ///
     /// Each file is decoded once; its samples (``TestSampling/crops(width:height:stream:)`` with
-    /// stream `streamBase + index + 1`) are perturbed in memory for each setting, then `extract` turns
+    /// stream `source · 2³² + index`) are perturbed in memory for each setting, then `extract` turns
     /// each perturbed sample into one feature per member. A file that cannot be decoded or
     /// perturbed is left out of every setting and listed in `failures` with the reason.
     ///
@@ -137,13 +136,13 @@ public enum Evaluation {
     ///   - files: The image files of one source.
     ///   - perturbations: The settings, e.g. `[.original] + ImagePerturbation.paperSweep`.
     ///   - sampling: Whole images or random crops.
-    ///   - streamBase: Distinguishes the crop positions of different sources.
+    ///   - source: The source's index in the evaluation (its files' crop streams are its own).
     ///   - memberCount: How many features `extract` returns per sample.
     ///   - pixelLimit: The largest image to decode.
     ///   - extract: One feature per member of an image.
     ///   - progress: Called after each file.
     /// - Returns: One ``SampleFeatures`` per perturbation, and the files that failed.
-    public static func features(files: [URL], perturbations: [ImagePerturbation], sampling: TestSampling, streamBase: UInt64 = 0,
+    public static func features(files: [URL], perturbations: [ImagePerturbation], sampling: TestSampling, source: Int = 0,
                                 memberCount: Int, pixelLimit: Int? = Image.defaultPixelLimit,
                                 extract: (Image) -> [[Float]], progress: (() -> Void)? = nil)
         -> (settings: [SampleFeatures], failures: [String: String]) {
@@ -153,7 +152,7 @@ public enum Evaluation {
             defer { progress?() }
             do {
                 let image = try Image(contentsOf: file, pixelLimit: pixelLimit)
-                let crops = sampling.crops(width: image.width, height: image.height, stream: streamBase &+ UInt64(index) &+ 1)
+                let crops = sampling.crops(width: image.width, height: image.height, stream: EvaluationStreams.testCrops(source: source, file: index))
                 var perSetting = Array(repeating: SampleFeatures(memberCount: memberCount), count: perturbations.count)
                 for crop in crops {
                     let sample = crop.map { image.cropped(x: $0.x, y: $0.y, width: $0.width, height: $0.height) } ?? image

@@ -56,11 +56,24 @@ public struct RandomCrops: Sendable, Codable, Equatable {
         self.minimumSize = sizes.lowerBound
     }
 
+    /// Crops of one side `side` (a side of the image shorter than it is kept whole), for users
+    /// that cut fixed-size training crops rather than whole patches: `side` need not be a
+    /// multiple of 16.
+    ///
+    /// - Throws: ``RandomCropsError`` when `count` is negative or `side` is below 1.
+    public init(count: Int, fixedSide side: Int) throws(RandomCropsError) {
+        guard count >= 0 else { throw .invalid("crop count \(count), expected ≥ 0") }
+        guard side >= 1 else { throw .invalid("crop side \(side), expected ≥ 1") }
+        self.init(uncheckedCount: count, sizes: side...side)
+    }
+
     /// The default crops for fitting a detector: 32 random crops per photo with sides from 64 to
     /// 256 (the development-set set-up of Documentation/Results.md).
     public static let standardFit = RandomCrops(uncheckedCount: 32, sizes: 64...256)
 
-    init(uncheckedCount count: Int, sizes: ClosedRange<Int>) {
+    /// Crops whose settings the caller has already validated with its own typed error (test
+    /// crops of any side ≥ 1, a trainer's crop size): no check here.
+    package init(uncheckedCount count: Int, sizes: ClosedRange<Int>) {
         self.count = count
         self.size = sizes.upperBound
         self.minimumSize = sizes.lowerBound
@@ -87,21 +100,57 @@ public struct RandomCrops: Sendable, Codable, Equatable {
     /// The whole image, once (no augmentation).
     public static let wholeImage = RandomCrops(count: 0)
 
-    /// The crops of `image`: `[image]` when ``count`` is 0, otherwise ``count`` random crops.
+    /// The crops of `image`: `[image]` when ``count`` is 0, otherwise ``count`` random crops
+    /// (``rectangles(width:height:using:)`` cut out of it).
     public func crops(of image: Image, using generator: inout some RandomNumberGenerator) -> [Image] {
         guard count > 0 else { return [image] }
-        return (0..<count).map { _ in
-            var side = size
-            if minimumSize < size {
-                let largest = max(16, min(size, min(image.width, image.height) / 16 * 16))
-                let smallest = min(minimumSize, largest)
-                side = smallest + 16 * RandomCrops.uniform(below: (largest - smallest) / 16 + 1, using: &generator)
-            }
-            let width = min(side, image.width), height = min(side, image.height)
-            let x = RandomCrops.uniform(below: image.width - width + 1, using: &generator)
-            let y = RandomCrops.uniform(below: image.height - height + 1, using: &generator)
-            return image.cropped(x: x, y: y, width: width, height: height)
+        return rectangles(width: image.width, height: image.height, using: &generator).map {
+            image.cropped(x: $0.x, y: $0.y, width: $0.width, height: $0.height)
         }
+    }
+
+    /// ``count`` random crops in all from a set of images, for each crop an image drawn uniformly
+    /// (one draw `⌊u·n⌋`) then its side and position as in ``crops(of:using:)``; `[]` when
+    /// `images` is empty or ``count`` is 0. Training sets of fixed-size crops pooled over photos
+    /// use it.
+    public func crops(from images: [Image], using generator: inout some RandomNumberGenerator) -> [Image] {
+        rectangles(from: images.map { (width: $0.width, height: $0.height) }, using: &generator).map {
+            images[$0.image].cropped(x: $0.rectangle.x, y: $0.rectangle.y, width: $0.rectangle.width, height: $0.rectangle.height)
+        }
+    }
+
+    /// Where ``crops(of:using:)`` cuts a `width × height` image: the whole image once when
+    /// ``count`` is 0, otherwise ``count`` rectangles, each drawn by ``rectangle(width:height:using:)``.
+    /// For callers that crop something other than an ``Image`` (a tensor, a file decoded later).
+    public func rectangles(width: Int, height: Int, using generator: inout some RandomNumberGenerator) -> [CropRectangle] {
+        guard count > 0 else { return [CropRectangle(x: 0, y: 0, width: width, height: height)] }
+        return (0..<count).map { _ in rectangle(width: width, height: height, using: &generator) }
+    }
+
+    /// Where ``crops(from:using:)`` cuts images of the given sizes: ``count`` pairs of an image
+    /// index (drawn uniformly) and a rectangle in it.
+    public func rectangles(from sizes: [(width: Int, height: Int)],
+                           using generator: inout some RandomNumberGenerator) -> [(image: Int, rectangle: CropRectangle)] {
+        guard !sizes.isEmpty else { return [] }
+        return (0..<count).map { _ in
+            let image = RandomCrops.uniform(below: sizes.count, using: &generator)
+            return (image, rectangle(width: sizes[image].width, height: sizes[image].height, using: &generator))
+        }
+    }
+
+    /// One crop of a `width × height` image: its side (drawn only with a side range), then its
+    /// left and top, each uniform over the positions that keep it inside.
+    public func rectangle(width: Int, height: Int, using generator: inout some RandomNumberGenerator) -> CropRectangle {
+        var side = size
+        if minimumSize < size {
+            let largest = max(16, min(size, min(width, height) / 16 * 16))
+            let smallest = min(minimumSize, largest)
+            side = smallest + 16 * RandomCrops.uniform(below: (largest - smallest) / 16 + 1, using: &generator)
+        }
+        let cropWidth = min(side, width), cropHeight = min(side, height)
+        let x = RandomCrops.uniform(below: width - cropWidth + 1, using: &generator)
+        let y = RandomCrops.uniform(below: height - cropHeight + 1, using: &generator)
+        return CropRectangle(x: x, y: y, width: cropWidth, height: cropHeight)
     }
 
     /// An integer uniform in `0..<bound` from one 53-bit draw.

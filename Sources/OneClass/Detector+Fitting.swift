@@ -151,7 +151,7 @@ extension Detector {
             throw .notEnoughImages("calibrating on a fraction \(calibration.fraction) of \(count) images leaves \(held) for calibration and \(count - held) for fitting; both need at least one")
         }
         var order = Array(0..<count)
-        var splitGenerator = RandomGenerator(seed: derivedSeed(configuration.seed, stream: FitStreams.calibrationSplit))
+        var splitGenerator = RandomGenerator(seed: configuration.seed, stream: FitStreams.calibrationSplit)
         for i in stride(from: order.count - 1, to: 0, by: -1) {
             order.swapAt(i, min(Int(splitGenerator.nextUnitDouble() * Double(i + 1)), i))
         }
@@ -229,7 +229,7 @@ extension Detector {
                 let (image, source) = try load(realImages[index], pixelLimit: pixelLimit)
                 let digest = "\(image.width)x\(image.height)x\(image.channels):\(image.pixelDigest)"
                 guard let augmentation else { return (image, source, digest) }
-                var generator = RandomGenerator(seed: derivedSeed(seed, stream: FitStreams.augmentation(photo: index)))
+                var generator = RandomGenerator(seed: seed, stream: FitStreams.augmentation(photo: index))
                 do throws(ImageError) {
                     let augmented = try augmentation.applied(to: image, using: &generator)
                     return (augmented.image, try augmented.description(source: source), digest)
@@ -263,7 +263,7 @@ extension Detector {
                                       crops: Array(repeating: [], count: extractors.count),
                                       scored: Array(repeating: [], count: extractors.count), pixelDigest: digest)
             if wantsCrops(index) {
-                var cropGenerator = RandomGenerator(seed: derivedSeed(seed, stream: FitStreams.crops(photo: index)))
+                var cropGenerator = RandomGenerator(seed: seed, stream: FitStreams.crops(photo: index))
                 // Crops of several sizes have different patch counts: one forward pass per crop.
                 for crop in crops.crops(of: image, using: &cropGenerator) {
                     guard let extracted = extract(tokenizer.tokens(crop)) else { return }
@@ -313,7 +313,7 @@ extension Detector {
             if case let .crossValidated(grid, folds) = configuration.mixtureChoice {
                 let selection = try MixtureSelection.select(
                     samples: x, groups: features.trainingGroups, grid: grid, folds: folds, base: configuration.mixture,
-                    seed: derivedSeed(configuration.seed, stream: FitStreams.selection(member: member))) { completed, total in
+                    seed: RandomGenerator.derivedSeed(configuration.seed, stream: FitStreams.selection(member: member))) { completed, total in
                         progress?(.selectingMixture(member: member, completed: completed, total: total))
                     }
                 selections.append(selection)
@@ -323,7 +323,7 @@ extension Detector {
                 warnings.append(warning)
             }
             progress?(.fittingMixture(member: member, samples: x.rows))
-            var generator = RandomGenerator(seed: derivedSeed(configuration.seed, stream: FitStreams.mixture(member: member)))
+            var generator = RandomGenerator(seed: configuration.seed, stream: FitStreams.mixture(member: member))
             let mixture: GaussianMixture
             let trainingScores: [Double]
             do {
@@ -474,11 +474,5 @@ extension Detector {
     static func orderedDistinct(_ values: [Int]) -> [Int] {
         var seen = Set<Int>()
         return values.filter { seen.insert($0).inserted }
-    }
-
-    /// An independent seed for random stream `stream` of a fit seeded with `seed` (SplitMix64
-    /// finalisation of their combination).
-    package static func derivedSeed(_ seed: UInt64, stream: UInt64) -> UInt64 {
-        RandomGenerator.derivedSeed(seed, stream: stream)
     }
 }

@@ -1,7 +1,7 @@
 import Tensor
 
 /// The random streams of a detector fit, in one place: every generator of the fit path is
-/// `RandomGenerator(seed: Detector.derivedSeed(seed, stream: s))` with `s` from here.
+/// `RandomGenerator(seed: seed, stream: s)` with `s` from here.
 ///
 /// Streams drawn under the same seed never coincide, for any number of members, photos,
 /// candidates or splits: each family has its own range, and the unbounded ones (photos) continue
@@ -23,6 +23,10 @@ import Tensor
 ///
 /// Under a selection's seed (``selection(member:)``): ``foldAssignment`` (9,999) and
 /// ``selectionFit(candidate:fold:folds:)`` (10,000 + candidate · folds + fold).
+///
+/// `grain evaluate` also draws its test crops and its bias audit under the fit's seed, from
+/// Evaluation's streams 70,000 and 70,001 (see the table of ranges at
+/// `RandomGenerator.derivedSeed(_:stream:)`), apart from every stream here.
 package enum FitStreams {
     /// The stream of the calibration split.
     package static let calibrationSplit: UInt64 = 1

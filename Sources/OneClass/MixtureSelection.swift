@@ -190,7 +190,7 @@ public struct MixtureSelection: Codable, Equatable, Sendable {
             for (fold, data) in split.enumerated() {
                 defer { completed += 1; progress?(completed, total) }
                 guard failure == nil else { continue }
-                var generator = RandomGenerator(seed: Detector.derivedSeed(seed, stream: FitStreams.selectionFit(candidate: candidateIndex, fold: fold, folds: folds)))
+                var generator = RandomGenerator(seed: seed, stream: FitStreams.selectionFit(candidate: candidateIndex, fold: fold, folds: folds))
                 do {
                     let mixture = try GaussianMixture(fitting: data.training, configuration: candidate.configuration(base: base),
                                                       using: &generator)
@@ -221,7 +221,7 @@ public struct MixtureSelection: Codable, Equatable, Sendable {
     /// Fisher–Yates, dealt round-robin.
     static func foldAssignment(groups: [Int], folds: Int, seed: UInt64) -> [Int] {
         var distinct = Array(Set(groups)).sorted()
-        var generator = RandomGenerator(seed: Detector.derivedSeed(seed, stream: FitStreams.foldAssignment))
+        var generator = RandomGenerator(seed: seed, stream: FitStreams.foldAssignment)
         for i in stride(from: distinct.count - 1, to: 0, by: -1) {
             distinct.swapAt(i, min(Int(generator.nextUnitDouble() * Double(i + 1)), i))
         }

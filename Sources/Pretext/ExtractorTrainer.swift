@@ -123,7 +123,7 @@ public final class ExtractorTrainer {
     public init(extractor: LowLevelFeatureExtractor, configuration: TrainingConfiguration,
                 training: [TrainingSample], validation: [TrainingSample], output: URL) throws {
         guard !training.isEmpty else { throw TrainingDataError.noTrainingSamples(output: output.path) }
-        var generator = RandomGenerator(seed: configuration.seed)
+        var generator = RandomGenerator(seed: configuration.seed, stream: ExtractorStreams.heads)
         model = ExtractorTrainingModel(extractor: extractor, task: configuration.task, using: &generator)
         model.train()
         self.configuration = configuration
@@ -150,7 +150,8 @@ public final class ExtractorTrainer {
     public func run(stopAfter: Int? = nil, progress: (TrainingProgress) throws -> Void = { _ in }) throws -> [EpochMetrics] {
         try resumeIfPossible()
         if let stopAfter, step >= stopAfter { return metrics }  // already there: a rerun of a stopped session
-        let sampler = CropSampler(cropSize: configuration.cropSize, seed: configuration.seed)
+        let sampler = CropSampler(cropSize: configuration.cropSize,
+                                  seed: RandomGenerator.derivedSeed(configuration.seed, stream: ExtractorStreams.trainingCrops))
         let totalSteps = stepsPerEpoch * configuration.epochs
         while step < totalSteps {
             let epoch = step / stepsPerEpoch
@@ -193,9 +194,11 @@ public final class ExtractorTrainer {
         return metrics
     }
 
-    /// The sample order of `epoch`: a seeded shuffle.
+    /// The sample order of `epoch`: a shuffle seeded by stream `epoch` under the derived seed of
+    /// ``ExtractorStreams/epochOrder``.
     func epochOrder(_ epoch: Int) -> [Int] {
-        var generator = RandomGenerator(seed: configuration.seed &+ 0x5851_F42D_4C95_7F2D &* UInt64(epoch + 1))
+        var generator = RandomGenerator(seed: RandomGenerator.derivedSeed(configuration.seed, stream: ExtractorStreams.epochOrder),
+                                        stream: UInt64(epoch))
         return Array(training.indices).shuffled(using: &generator)
     }
 
@@ -233,7 +236,8 @@ public final class ExtractorTrainer {
                                validationLoss: .nan, validationAccuracy: .nan,
                                validationClassAccuracy: [Double](repeating: .nan, count: classes), validationRegressionError: .nan)
         guard !validation.isEmpty else { return row }
-        let sampler = CropSampler(cropSize: configuration.cropSize, seed: configuration.seed ^ 0xA5A5_A5A5)
+        let sampler = CropSampler(cropSize: configuration.cropSize,
+                                  seed: RandomGenerator.derivedSeed(configuration.seed, stream: ExtractorStreams.validationCrops))
         var correct = [Int](repeating: 0, count: classes), seen = [Int](repeating: 0, count: classes)
         var loss = 0.0, regressionError = 0.0
         model.eval()

@@ -125,10 +125,17 @@ public struct PretextDatasetBuilder<Codec: LatentCodec, Model: Denoiser> {
         self.shard = shard
     }
 
-    /// The noise seed of crop `crop` of the photo with content hash `hash`: the first 16 hex
-    /// digits, plus a large odd stride per crop (crop 0 keeps the photo's seed).
+    /// The noise seed of crop `crop` of the photo with content hash `hash` (the manifest's
+    /// `seed`): stream `crop` under the seed that the hash's first 16 hex digits spell, by
+    /// Tensor's one seed derivation, so one photo's crops never share noise.
     static func seed(hash: String, crop: Int) -> UInt64 {
-        (UInt64(hash.prefix(16), radix: 16) ?? 0) &+ UInt64(crop) &* 0x9E37_79B9_7F4A_7C15
+        RandomGenerator.derivedSeed(UInt64(hash.prefix(16), radix: 16) ?? 0, stream: UInt64(crop))
+    }
+
+    /// The noise seed of restoration level `level` of a crop whose noise seed is `seed`: stream
+    /// `level` (1…9) under it.
+    static func seed(crop seed: UInt64, level: NoiseLevel) -> UInt64 {
+        RandomGenerator.derivedSeed(seed, stream: UInt64(level.value))
     }
 
     /// The crop settings a dataset folder was built with (`build-settings.json`).
@@ -279,7 +286,7 @@ public struct PretextDatasetBuilder<Codec: LatentCodec, Model: Denoiser> {
                 let latents = try pipeline.encode(x)
                 outputs.append((.reconstruction, Image(pipeline.decode(latents).squeezed(at: [0])), nil, nil))
                 for level in NoiseLevel.all {
-                    var steps = try pipeline.steps(restoring: latents, level: level, seeds: [seed &+ UInt64(level.value)])
+                    var steps = try pipeline.steps(restoring: latents, level: level, seeds: [Self.seed(crop: seed, level: level)])
                     let restored = Image(pipeline.decode(steps.finish()).squeezed(at: [0]))
                     outputs.append((.restoration(level: level.value), restored, level.value, level.startTimestep(in: pipeline.scheduler)))
                 }

@@ -68,13 +68,15 @@ public enum TrainingDataError: Error, CustomStringConvertible {
 
 /// Cuts fixed-size random crops and turns them into patch tokens.
 ///
-/// Each crop position is drawn from a generator seeded by `(seed, epoch, sample index)`, so a
-/// batch is the same whether training runs straight through or resumes from a checkpoint.
-/// Images smaller than the crop on a side are first resized up to it (bilinear).
+/// Each crop is Imaging's `RandomCrops` (one crop of ``cropSize``) drawn from
+/// `RandomGenerator(seed: seed, stream: stream(epoch:index:))`, so a batch is the same whether
+/// training runs straight through or resumes from a checkpoint. Images smaller than the crop on
+/// a side are first resized up to it (bilinear), so every crop is ``cropSize`` square.
 public struct CropSampler: Sendable, Codable, Equatable {
     /// The crop side in pixels (a multiple of 16).
     public var cropSize: Int
-    /// The base seed.
+    /// The sampler's seed (``ExtractorTrainer`` derives one for training and one for validation
+    /// crops from its configuration's seed).
     public var seed: UInt64
 
     /// Creates a sampler.
@@ -90,10 +92,15 @@ public struct CropSampler: Sendable, Codable, Equatable {
         if source.width < cropSize || source.height < cropSize {
             source = source.resized(width: max(source.width, cropSize), height: max(source.height, cropSize), filter: .bilinear)
         }
-        var generator = RandomGenerator(seed: seed ^ (UInt64(epoch) &* 0x9E37_79B9_7F4A_7C15) ^ (UInt64(index) &* 0xC2B2_AE3D_27D4_EB4F))
-        let x = Int(generator.next() % UInt64(source.width - cropSize + 1))
-        let y = Int(generator.next() % UInt64(source.height - cropSize + 1))
-        return PatchTokenizer().tokens(source.cropped(x: x, y: y, width: cropSize, height: cropSize).patchAlignedTensor())
+        var generator = RandomGenerator(seed: seed, stream: Self.stream(epoch: epoch, index: index))
+        let crop = RandomCrops(uncheckedCount: 1, sizes: cropSize...cropSize).crops(of: source, using: &generator)[0]
+        return PatchTokenizer().tokens(crop.patchAlignedTensor())
+    }
+
+    /// The stream of sample `index`'s crop in epoch `epoch` under the sampler's seed:
+    /// `epoch · 2³² + index`, distinct for every pair with fewer than 2³² samples.
+    public static func stream(epoch: Int, index: Int) -> UInt64 {
+        UInt64(epoch) << 32 | UInt64(UInt32(truncatingIfNeeded: index))
     }
 
     /// Loads the samples at `indices` and stacks their crops into a batch.

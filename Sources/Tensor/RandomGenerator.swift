@@ -29,6 +29,26 @@ public struct RandomGenerator: RandomNumberGenerator, Sendable {
 
     /// The seed of random stream `stream` of a job seeded with `seed`: SplitMix64's finaliser
     /// applied to `seed ^ (stream · 0x9E3779B97F4A7C15)` (wrapping). Grain's one seed derivation.
+    ///
+    /// For one `seed` it is one-to-one in `stream` (multiplying by an odd constant, XOR and the
+    /// finaliser are all bijections), so distinct streams of one seed never share a generator.
+    /// Each job names its streams in one place, next to its code, in a range of its own, so that
+    /// a program that runs several jobs under one seed (the TrainThenDetect example trains a
+    /// denoiser, an extractor and a detector with its `--seed`) draws each from its own streams:
+    ///
+    /// | streams | job | where they are named |
+    /// |---|---|---|
+    /// | 1 ..< 70,000, 2⁴⁰ ..< 2⁴², 2⁴¹ + … | fitting a detector | OneClass's `FitStreams` |
+    /// | 70,000 ..< 80,000 | `grain evaluate`'s test crops and bias audit | Evaluation's `EvaluationStreams` |
+    /// | 80,000 ..< 90,000 | training the extractor | Pretext's `ExtractorStreams` |
+    /// | 90,000 ..< 100,000 | training the small denoiser | Diffusion's `DiffusionStreams` |
+    /// | 100,000 ..< 110,000 | `grain denoiser evaluate` | `DenoiserEvaluationStreams` in the CLI |
+    /// | 110,000 ..< 120,000 | the TrainThenDetect example's own draws | its `ExampleStreams` |
+    ///
+    /// A job that needs one generator per item (a photo, a step, an epoch) either gives each item
+    /// its own stream in its range or takes one stream's derived seed as the seed of a family
+    /// and numbers the items' streams under it (a pretext photo's crops and levels under its
+    /// content hash; a denoiser's steps).
     public static func derivedSeed(_ seed: UInt64, stream: UInt64) -> UInt64 {
         var z = seed ^ (stream &* 0x9E37_79B9_7F4A_7C15)
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9

@@ -76,10 +76,10 @@ struct CalibrationCheck: ParsableCommand {
         var splitProgress = Progress(total: splits, unit: "splits")
         for split in 0..<splits {
             defer { splitProgress.advance() }
-            var generator = RandomGenerator(seed: Detector.derivedSeed(baseSeed, stream: FitStreams.calibrationCheckTestSplit(split)))
+            var generator = RandomGenerator(seed: baseSeed, stream: FitStreams.calibrationCheckTestSplit(split))
             let order = Array(files.indices).shuffled(using: &generator)
             let test = Array(order.prefix(testCount)).sorted(), pool = Array(order.dropFirst(testCount)).sorted()
-            configuration.seed = Detector.derivedSeed(baseSeed, stream: FitStreams.calibrationCheckFitSeed(split))
+            configuration.seed = RandomGenerator.derivedSeed(baseSeed, stream: FitStreams.calibrationCheckFitSeed(split))
             let poolCalibration = try Detector.calibrationSplit(count: pool.count, configuration: configuration)
             var isCalibration = [Bool](repeating: false, count: files.count)
             for (position, index) in pool.enumerated() { isCalibration[index] = poolCalibration[position] }

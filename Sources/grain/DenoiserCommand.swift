@@ -91,9 +91,10 @@ struct EvaluateDenoiser: ParsableCommand {
         let pipeline = try RestorationPipeline.smallDenoiser(folder: URL(fileURLWithPath: model))
         guard cropSize % pipeline.sizeMultiple == 0 else { throw ValidationError("--crop-size must be a multiple of \(pipeline.sizeMultiple)") }
         let photos = try loadPhotos(self.photos)
-        var generator = RandomGenerator(seed: seed)
+        var generator = RandomGenerator(seed: seed, stream: DenoiserEvaluationStreams.crops)
         let images = (photos.batch(count: crops, size: cropSize, using: &generator) + 1) * 0.5
-        let seeds = (0..<crops).map { seed &* 1000 &+ UInt64($0) }
+        let noiseSeed = RandomGenerator.derivedSeed(seed, stream: DenoiserEvaluationStreams.noise)
+        let seeds = (0..<crops).map { RandomGenerator.derivedSeed(noiseSeed, stream: UInt64($0)) }
         func meanAbsoluteError(_ a: Tensor, _ b: Tensor) -> Double {
             zip(a.scalars, b.scalars).reduce(0.0) { $0 + Double(abs($1.0 - $1.1)) } / Double(b.count)
         }
@@ -187,4 +188,13 @@ func lossCurveSVG(_ panels: [(title: String, values: [Double])], window: Int) ->
         svg += "<polyline fill=\"none\" stroke=\"#08519c\" stroke-width=\"1.6\" points=\"\(average.indices.map { point($0, average[$0]) }.joined(separator: " "))\"/>\n"
     }
     return svg + "</svg>\n"
+}
+
+/// The random streams of `grain denoiser evaluate` under its `--seed` (the CLI's range
+/// 100,000 ..< 110,000 in the table at `RandomGenerator.derivedSeed(_:stream:)`).
+enum DenoiserEvaluationStreams {
+    /// The stream of the crops.
+    static let crops: UInt64 = 100_000
+    /// The stream whose derived seed seeds each crop's noise (crop `i`: stream `i` under it).
+    static let noise: UInt64 = 100_001
 }

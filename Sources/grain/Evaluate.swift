@@ -341,7 +341,7 @@ struct Evaluate: ParsableCommand {
         if let fitReal {
             fitFiles = try imageFiles([fitReal])
         } else {
-            var generator = RandomGenerator(seed: Detector.derivedSeed(configuration.seed, stream: FitStreams.evaluateSplit))
+            var generator = RandomGenerator(seed: configuration.seed, stream: FitStreams.evaluateSplit)
             let shuffled = realFiles.shuffled(using: &generator)
             let fitCount = Int((Double(shuffled.count) * fitFraction!).rounded())
             fitFiles = Array(shuffled[..<fitCount]).sorted()
@@ -385,7 +385,7 @@ struct Evaluate: ParsableCommand {
         var progress = Progress(total: sources.map(\.count).reduce(0, +), unit: "test images")
         for (sourceIndex, files) in sources.enumerated() {
             let result = Evaluation.features(
-                files: files, perturbations: settings, sampling: sampling, streamBase: UInt64(sourceIndex * 1_000_003),
+                files: files, perturbations: settings, sampling: sampling, source: sourceIndex,
                 memberCount: extractors.count, pixelLimit: self.fit.pixelLimit,
                 extract: { image in
                     let tokens = tokenizer.tokens(image)

@@ -40,8 +40,8 @@ struct PretextCommand: ParsableCommand {
             case (nil, let folder?): pipeline = try .smallDenoiser(folder: URL(fileURLWithPath: folder))
             default: throw ValidationError("give exactly one of --stable-diffusion and --small-denoiser")
             }
-            if let cropSize, cropSize % pipeline.sizeMultiple != 0 {
-                throw ValidationError("--crop-size \(cropSize) must be a multiple of \(pipeline.sizeMultiple)")
+            if let cropSize, cropSize <= 0 || cropSize % pipeline.sizeMultiple != 0 {
+                throw ValidationError("--crop-size \(cropSize) must be a positive multiple of \(pipeline.sizeMultiple)")
             }
             guard cropsPerPhoto >= 1, cropsPerPhoto == 1 || cropSize != nil else {
                 throw ValidationError("--crops-per-photo \(cropsPerPhoto): give a positive number, and a --crop-size for more than one")

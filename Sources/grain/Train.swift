@@ -45,9 +45,10 @@ struct TrainingOptions: ParsableArguments {
     }
 }
 
-/// Splits samples by their group (source photo) with a seeded order.
+/// Splits samples by their group (source photo) with an order drawn from stream
+/// ``ExtractorStreams/validationSplit`` of `seed` (the training's seed).
 func splitByGroup(_ samples: [TrainingSample], fraction: Double, seed: UInt64) -> ([TrainingSample], [TrainingSample]) {
-    var generator = RandomGenerator(seed: seed)
+    var generator = RandomGenerator(seed: seed, stream: ExtractorStreams.validationSplit)
     let groups = Array(Set(samples.map(\.group))).sorted().shuffled(using: &generator)
     let held = Set(groups.prefix(Int((Double(groups.count) * fraction).rounded())))
     return (samples.filter { !held.contains($0.group) }, samples.filter { held.contains($0.group) })
@@ -71,7 +72,7 @@ struct Train: ParsableCommand {
         if let weights {
             try extractor.load(contentsOf: URL(fileURLWithPath: weights))
         } else {
-            var generator = RandomGenerator(seed: options.seed ^ 0x1234_5678)
+            var generator = RandomGenerator(seed: options.seed, stream: ExtractorStreams.extractorInitialization)
             extractor.initializeParameters(using: &generator)
         }
         try options.run(extractor: extractor, task: .pretext(PretextLoss(regression: regression, regressionWeight: regressionWeight)),

@@ -53,10 +53,12 @@ import Diffusion
     @Test func autoencoderLossFalls() throws {
         let output = Self.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: output) }
-        let settings = DiffusionTrainingSettings(steps: 30, batchSize: 4, cropSize: 16, learningRate: 3e-3, checkpointInterval: 100, seed: 1)
+        // 40 steps: from these draws (DiffusionStreams) 30 steps end at 0.600 of the first five
+        // steps' loss, on the bar; a VAE that does not learn stays near 1.
+        let settings = DiffusionTrainingSettings(steps: 40, batchSize: 4, cropSize: 16, learningRate: 3e-3, checkpointInterval: 100, seed: 1)
         let trainer = try AutoencoderTrainer(configuration: Self.tinyVAE, settings: settings, crops: Self.syntheticCrops(), output: output)
         let losses = try trainer.run()
-        #expect(losses.count == 30)
+        #expect(losses.count == 40)
         #expect(Self.mean(losses.suffix(5)) < 0.6 * Self.mean(losses.prefix(5)))
         let csv = try String(contentsOf: output.appendingPathComponent("loss.csv"), encoding: .utf8)
         #expect(csv.hasPrefix("step,loss,reconstruction,kl\n1,"))

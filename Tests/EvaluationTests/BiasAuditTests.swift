@@ -27,8 +27,8 @@ struct BiasAuditTests {
             [[Float(image.width), Float(image.height), Float(image.pixels.reduce(0) { $0 + Int($1) }), Float(image.pixels.enumerated().reduce(0) { $0 &+ ($1.offset % 7) * Int($1.element) })]]
         }
         // Real and fake sources get different stream bases, as `grain evaluate` gives them.
-        let real = Evaluation.features(files: [photo], perturbations: settings, sampling: sampling, streamBase: 0, memberCount: 1, extract: extract)
-        let fake = Evaluation.features(files: [copy], perturbations: settings, sampling: sampling, streamBase: 1_000_003, memberCount: 1, extract: extract)
+        let real = Evaluation.features(files: [photo], perturbations: settings, sampling: sampling, source: 0, memberCount: 1, extract: extract)
+        let fake = Evaluation.features(files: [copy], perturbations: settings, sampling: sampling, source: 1, memberCount: 1, extract: extract)
         for index in settings.indices {
             #expect(real.settings[index].rows == fake.settings[index].rows, "\(settings[index])")
         }

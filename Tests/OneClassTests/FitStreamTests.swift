@@ -1,5 +1,6 @@
 import Testing
 import OneClass
+import Tensor
 
 /// The random streams of the fit path (`FitStreams`): the first stream of every family keeps
 /// its historical value (so single-member results do not move), and the streams drawn under one
@@ -38,7 +39,7 @@ import OneClass
         for candidate in 0..<6 { for fold in 0..<5 { selection.append(FitStreams.selectionFit(candidate: candidate, fold: fold, folds: 5)) } }
         #expect(Set(selection).count == selection.count)
         // The three members' selection seeds (one namespace each) differ too.
-        let seeds = (0..<3).map { Detector.derivedSeed(42, stream: FitStreams.selection(member: $0)) }
+        let seeds = (0..<3).map { RandomGenerator.derivedSeed(42, stream: FitStreams.selection(member: $0)) }
         #expect(Set(seeds).count == 3)
     }
 

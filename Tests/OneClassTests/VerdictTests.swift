@@ -155,7 +155,7 @@ struct VerdictTests {
         // All 12 photos, the 3 calibration photos included, became JPEGs at the drawn qualities.
         #expect(domain.formats == ["jpeg": 12] && domain.standardJPEGCount == 12)
         let expectedQualities = (0..<images.count).map { index -> Int in
-            var generator = RandomGenerator(seed: Detector.derivedSeed(configuration.seed, stream: FitStreams.augmentation(photo: index)))
+            var generator = RandomGenerator(seed: configuration.seed, stream: FitStreams.augmentation(photo: index))
             return configuration.augmentation!.plan(using: &generator).jpegQuality!
         }
         #expect(domain.jpegQualities?.minimum == expectedQualities.min() && domain.jpegQualities?.maximum == expectedQualities.max())

@@ -34,16 +34,6 @@ func status(_ message: String) {
     FileHandle.standardError.write(Data((message + "\n").utf8))
 }
 
-/// `count` random `size`² crops of `photos`: for each, a photo uniformly, then a position uniformly.
-func randomCrops(of photos: [Image], count: Int, size: Int, using generator: inout RandomGenerator) -> [Image] {
-    (0..<count).map { _ in
-        let photo = photos[Int(generator.next() % UInt64(photos.count))]
-        let x = Int(generator.next() % UInt64(photo.width - size + 1))
-        let y = Int(generator.next() % UInt64(photo.height - size + 1))
-        return photo.cropped(x: x, y: y, width: size, height: size)
-    }
-}
-
 /// Writes images as `prefix-0000.png`, … into `folder` (each atomically); returns the files.
 @discardableResult
 func writeImages(_ images: [Image], to folder: URL, prefix: String) throws -> [URL] {

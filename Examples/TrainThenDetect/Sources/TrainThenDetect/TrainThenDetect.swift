@@ -106,7 +106,7 @@ struct TrainThenDetect {
         guard images.count >= 3 else {
             throw RunError(description: "need at least 3 photos of at least \(minimumSide) px, found \(images.count)")
         }
-        var generator = RandomGenerator(seed: options.seed ^ 0x5048_4F54_4F53)
+        var generator = RandomGenerator(seed: options.seed, stream: ExampleStreams.photoSplit)
         images.shuffle(using: &generator)
         let held = max(1, images.count / 5)
         let test = Array(images[0..<held]), calibration = Array(images[held..<(2 * held)]), training = Array(images[(2 * held)...])
@@ -165,9 +165,9 @@ struct TrainThenDetect {
             return (try LowLevelFeatureExtractor(contentsOf: trained), metrics)
         }
         var stage = Date()
-        var generator = RandomGenerator(seed: options.seed ^ 0x5052_4554_4558_54)
+        var generator = RandomGenerator(seed: options.seed, stream: ExampleStreams.pretextCrops)
         let multiple = pipeline.sizeMultiple, size = max(multiple, sizes.pretextCrop / multiple * multiple)
-        let crops = randomCrops(of: photos.training, count: sizes.pretextCrops, size: size, using: &generator)
+        let crops = try RandomCrops(count: sizes.pretextCrops, fixedSide: size).crops(from: photos.training, using: &generator)
         let cropFiles = try writeImages(crops, to: work.appendingPathComponent("pretext-photos"), prefix: "crop")
         let dataset = work.appendingPathComponent("pretext")
         status("3. pretext dataset: \(crops.count) crops of \(size)² × 11 classes (original, VAE, levels 1…9)")
@@ -182,12 +182,12 @@ struct TrainThenDetect {
 
         stage = Date()
         let samples = TrainingSample.pretext(manifest, root: dataset)
-        var splitGenerator = RandomGenerator(seed: options.seed ^ 0x5350_4C49_54)
+        var splitGenerator = RandomGenerator(seed: options.seed, stream: ExampleStreams.pretextSplit)
         let groups = Array(Set(samples.map(\.group))).sorted().shuffled(using: &splitGenerator)
         let held = Set(groups.prefix(max(1, groups.count / 10)))
         let training = samples.filter { !held.contains($0.group) }, validation = samples.filter { held.contains($0.group) }
         let extractor = LowLevelFeatureExtractor()
-        var initialization = RandomGenerator(seed: options.seed ^ 0x1234_5678)
+        var initialization = RandomGenerator(seed: options.seed, stream: ExampleStreams.extractorInitialization)
         extractor.initializeParameters(using: &initialization)
         let configuration = try TrainingConfiguration(task: .pretext(PretextLoss()), learningRate: sizes.extractorLearningRate,
                                                   batchSize: sizes.extractorBatch, cropSize: sizes.extractorCrop,
@@ -236,10 +236,13 @@ struct TrainThenDetect {
     func detectionSamples(_ photos: Photos, pipeline: LatentPipeline) throws -> Samples {
         let stage = Date()
         let size = sizes.cropSize
-        var generator = RandomGenerator(seed: options.seed ^ 0x4445_5445_4354)
-        let fit = randomCrops(of: photos.training, count: sizes.fitCrops, size: size, using: &generator)
-        let calibration = randomCrops(of: photos.calibration, count: sizes.calibrationCrops, size: size, using: &generator)
-        let test = randomCrops(of: photos.test, count: sizes.testCrops, size: size, using: &generator)
+        func crops(of photos: [Image], count: Int, stream: UInt64) throws -> [Image] {
+            var generator = RandomGenerator(seed: options.seed, stream: stream)
+            return try RandomCrops(count: count, fixedSide: size).crops(from: photos, using: &generator)
+        }
+        let fit = try crops(of: photos.training, count: sizes.fitCrops, stream: ExampleStreams.fitCrops)
+        let calibration = try crops(of: photos.calibration, count: sizes.calibrationCrops, stream: ExampleStreams.calibrationCrops)
+        let test = try crops(of: photos.test, count: sizes.testCrops, stream: ExampleStreams.testCrops)
         let folder = work.appendingPathComponent("samples")
         try writeImages(test, to: folder.appendingPathComponent("real-test"), prefix: "real")
 
@@ -252,7 +255,9 @@ struct TrainThenDetect {
             var progress = Progress(total: sizes.generatedImages * NoiseLevel.standardScheduler.timesteps.count, unit: "image-steps")
             var images: [Image] = []
             for first in stride(from: 0, to: sizes.generatedImages, by: batch) {
-                let seeds = (first..<min(first + batch, sizes.generatedImages)).map { options.seed &* 1_000_003 &+ UInt64($0) }
+                let seeds = (first..<min(first + batch, sizes.generatedImages)).map {
+                    RandomGenerator.derivedSeed(RandomGenerator.derivedSeed(options.seed, stream: ExampleStreams.generated), stream: UInt64($0))
+                }
                 let batchImages = try pipeline.generate(height: size, width: size, latentChannels: channels, seeds: seeds) { _ in
                     progress.advance(by: seeds.count)
                     return true
