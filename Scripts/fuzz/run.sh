@@ -5,6 +5,12 @@
 #   Scripts/fuzz/run.sh [N=20000] [target…]
 #   FUZZ_TIMEOUT=10 FUZZ_RSS_MB=2048 FUZZ_NICE=19 Scripts/fuzz/run.sh 1000000
 #   FUZZ_SECONDS=120 Scripts/fuzz/run.sh 20000      # also stop each target after 120 s
+#   FUZZ_MAX_LEN=8192 Scripts/fuzz/run.sh 20000 fuzz-png
+#
+# The largest input libFuzzer makes (-max_len) is, unless FUZZ_MAX_LEN is set, the largest seed
+# of the target's corpus and at least 4,096 bytes: libFuzzer's own default caps it at 1 MiB and
+# truncates larger seeds to that, so a detector seed (3 MB) would only ever be fuzzed as a
+# truncated file that fails before its mixture and extractor are read.
 #
 # Expects `swift build -c release -Xswiftc -sanitize=fuzzer,address --package-path Fuzz` and
 # Scripts/fuzz/make_corpus.sh to have run. Each target mutates a scratch copy of its corpus in
@@ -22,7 +28,8 @@ timeout="${FUZZ_TIMEOUT:-10}"
 rss="${FUZZ_RSS_MB:-2048}"
 niceness="${FUZZ_NICE:-0}"
 seconds_limit="${FUZZ_SECONDS:-0}"   # 0: no time limit (libFuzzer's -max_total_time)
-bin="$(swift build -c release -Xswiftc -sanitize=fuzzer,address --package-path "$root/Fuzz" --show-bin-path)"
+# FUZZ_BIN: a folder holding the targets (e.g. a copy, so that a rebuild cannot replace a running one).
+bin="${FUZZ_BIN:-$(swift build -c release -Xswiftc -sanitize=fuzzer,address --package-path "$root/Fuzz" --show-bin-path)}"
 work="$root/Fuzz/.runs"
 mkdir -p "$work"
 failed=0
@@ -33,10 +40,15 @@ for target in "${targets[@]}"; do
     rm -rf "$work/$target"
     mkdir -p "$work/$target/corpus" "$work/$target/artifacts"
     cp "$root/Fuzz/corpus/$target/"* "$work/$target/corpus/"
+    max_len="${FUZZ_MAX_LEN:-}"
+    if [ -z "$max_len" ]; then
+        max_len=$(find "$root/Fuzz/corpus/$target" -type f -printf '%s\n' | sort -n | tail -1)
+        if [ "${max_len:-0}" -lt 4096 ]; then max_len=4096; fi
+    fi
     start=$(date +%s)
     # Leak reports are off: the Swift runtime's lazily built metadata is reported as leaked.
     ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1 nice -n "$niceness" "$bin/$target" \
-        -runs="$runs" -max_total_time="$seconds_limit" -timeout="$timeout" -rss_limit_mb="$rss" -malloc_limit_mb="$rss" -detect_leaks=0 \
+        -runs="$runs" -max_len="$max_len" -max_total_time="$seconds_limit" -timeout="$timeout" -rss_limit_mb="$rss" -malloc_limit_mb="$rss" -detect_leaks=0 \
         -print_final_stats=1 -artifact_prefix="$work/$target/artifacts/" "$work/$target/corpus" \
         > "$work/$target.log" 2>&1
     status=$?
