@@ -2,7 +2,7 @@
 # Runs every fuzz target for N inputs from its seed corpus and prints a table: target, inputs,
 # crashes, timeouts, slowest unit, peak RSS. Exits non-zero when any target crashed or timed out.
 #
-#   Scripts/fuzz/run.sh [N=20000] [target…]
+#   Scripts/fuzz/run.sh [N=20000] [target[=N]…]    # target=N: N inputs for that target
 #   FUZZ_TIMEOUT=10 FUZZ_RSS_MB=2048 FUZZ_NICE=19 Scripts/fuzz/run.sh 1000000
 #   FUZZ_SECONDS=120 Scripts/fuzz/run.sh 20000      # also stop each target after 120 s
 #   FUZZ_MAX_LEN=8192 Scripts/fuzz/run.sh 20000 fuzz-png
@@ -34,7 +34,10 @@ work="$root/Fuzz/.runs"
 mkdir -p "$work"
 failed=0
 printf '%-24s %10s %8s %9s %14s %14s %8s\n' target inputs crashes timeouts "slowest unit" "peak RSS" seconds
-for target in "${targets[@]}"; do
+for request in "${targets[@]}"; do
+    target="${request%%=*}"
+    target_runs="$runs"
+    if [ "$request" != "$target" ]; then target_runs="${request#*=}"; fi
     if [ ! -x "$bin/$target" ]; then echo "$target: not built ($bin/$target)" >&2; failed=1; continue; fi
     if [ ! -d "$root/Fuzz/corpus/$target" ]; then echo "$target: no corpus (run Scripts/fuzz/make_corpus.sh)" >&2; failed=1; continue; fi
     rm -rf "$work/$target"
@@ -48,7 +51,7 @@ for target in "${targets[@]}"; do
     start=$(date +%s)
     # Leak reports are off: the Swift runtime's lazily built metadata is reported as leaked.
     ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1 nice -n "$niceness" "$bin/$target" \
-        -runs="$runs" -max_len="$max_len" -max_total_time="$seconds_limit" -timeout="$timeout" -rss_limit_mb="$rss" -malloc_limit_mb="$rss" -detect_leaks=0 \
+        -runs="$target_runs" -max_len="$max_len" -max_total_time="$seconds_limit" -timeout="$timeout" -rss_limit_mb="$rss" -malloc_limit_mb="$rss" -detect_leaks=0 \
         -print_final_stats=1 -artifact_prefix="$work/$target/artifacts/" "$work/$target/corpus" \
         > "$work/$target.log" 2>&1
     status=$?
