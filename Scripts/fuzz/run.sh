@@ -14,7 +14,7 @@
 #
 # Expects `swift build -c release -Xswiftc -sanitize=fuzzer,address --package-path Fuzz` and
 # Scripts/fuzz/make_corpus.sh to have run. Each target mutates a scratch copy of its corpus in
-# Fuzz/.runs/<target>/ (crash-*, timeout-*, oom-* reproducers are written there too) and logs
+# Fuzz/.runs/<target>/ (or $FUZZ_WORK/<target>/) (crash-*, timeout-*, oom-* reproducers are written there too) and logs
 # to Fuzz/.runs/<target>.log.
 set -uo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -30,7 +30,7 @@ niceness="${FUZZ_NICE:-0}"
 seconds_limit="${FUZZ_SECONDS:-0}"   # 0: no time limit (libFuzzer's -max_total_time)
 # FUZZ_BIN: a folder holding the targets (e.g. a copy, so that a rebuild cannot replace a running one).
 bin="${FUZZ_BIN:-$(swift build -c release -Xswiftc -sanitize=fuzzer,address --package-path "$root/Fuzz" --show-bin-path)}"
-work="$root/Fuzz/.runs"
+work="${FUZZ_WORK:-$root/Fuzz/.runs}"   # FUZZ_WORK: another folder for the scratch corpora and logs
 mkdir -p "$work"
 failed=0
 printf '%-24s %10s %8s %9s %14s %14s %8s\n' target inputs crashes timeouts "slowest unit" "peak RSS" seconds
