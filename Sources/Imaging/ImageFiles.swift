@@ -44,19 +44,41 @@ public enum ImageFiles {
     /// file of any extension, a path that does not exist — is kept as given, without a problem,
     /// so that reading it reports its own error next to its name.
     public static func list(_ paths: [String]) -> [Entry] {
+        list(pathBytes: paths.map { Array($0.utf8) })
+    }
+
+    /// ``list(_:)`` for paths given as their bytes, as the command line passes them (no `String`
+    /// holds a name that is not valid UTF-8).
+    ///
+    /// A path that is valid UTF-8 is listed as ``list(_:)`` lists it. One that is not is listed
+    /// with its invalid bytes written `\xNN`: a folder is walked (its entries read as entries with
+    /// a problem, their paths not being UTF-8 either), anything else becomes an entry whose
+    /// problem says the name is not valid UTF-8 — and, when there is nothing to open under it,
+    /// why (e.g. "No such file or directory") — instead of a mangled name read as missing.
+    public static func list(pathBytes paths: [[UInt8]]) -> [Entry] {
         var result: [Entry] = []
-        for path in paths {
+        for bytes in paths {
             var status = stat()
-            guard stat(path, &status) == 0, status.st_mode & S_IFMT == S_IFDIR else {
-                result.append(Entry(path: path))
+            let exists = withCPath(bytes, { stat($0, &status) }) == 0
+            let code = errno
+            guard exists, status.st_mode & S_IFMT == S_IFDIR else {
+                if let text = String(validating: bytes, as: UTF8.self) {
+                    result.append(Entry(path: text))
+                } else {
+                    let reason = exists ? "" : withCPath(bytes) { RegularFile.statFailureReason(cPath: $0, code: code) }
+                    result.append(Entry(path: escaped(bytes), problem: notUTF8Problem + (exists ? "" : " (and it cannot be read: \(reason))")))
+                }
                 continue
             }
             var found: [Entry] = []
-            walk(folder: Array(path.utf8), into: &found)
+            walk(folder: bytes, into: &found)
             result += found.sorted { $0.path < $1.path }
         }
         return result
     }
+
+    /// The problem of an entry whose name is not valid UTF-8.
+    static let notUTF8Problem = "the file name is not valid UTF-8 (its invalid bytes are shown as \\xNN); rename it to read it"
 
     /// The paths of ``list(_:)``, problem entries included (reading one reports its problem, except
     /// for a name that is not valid UTF-8, whose escaped path reads as missing: use ``list(_:)``
@@ -97,7 +119,7 @@ public enum ImageFiles {
             guard hasImageExtension(name) else { continue }
             let path = escaped(full)
             guard String(validating: full, as: UTF8.self) != nil else {
-                found.append(Entry(path: path, problem: "the file name is not valid UTF-8 (its invalid bytes are shown as \\xNN); rename it to read it"))
+                found.append(Entry(path: path, problem: notUTF8Problem))
                 continue
             }
             if status.st_mode & S_IFMT == S_IFLNK {

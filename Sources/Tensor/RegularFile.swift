@@ -52,6 +52,12 @@ package enum RegularFile {
     /// file or directory" for a link whose target is missing reads as if the link itself were
     /// missing); anything else is the system's message.
     package static func statFailureReason(_ path: String, code: Int32) -> String {
+        path.withCString { statFailureReason(cPath: $0, code: code) }
+    }
+
+    /// ``statFailureReason(_:code:)`` for a path given as a C string (any bytes, as a folder
+    /// listing or the command line gives them).
+    package static func statFailureReason(cPath path: UnsafePointer<CChar>, code: Int32) -> String {
         if code == ELOOP { return "symbolic link loop (too many levels of symbolic links)" }
         if code == ENOENT {
             var status = stat()

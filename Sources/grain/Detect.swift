@@ -67,7 +67,7 @@ struct Detect: ParsableCommand {
             throw ExitCode.failure
         }
         // Folder entries that cannot be read get their error rows before the batch.
-        let entries = ImageFiles.list(paths)
+        let entries = ImageFiles.list(pathBytes: paths.map(CommandLineArguments.pathBytes))
         var unusable = entries.filter { $0.problem != nil }
         var files: [URL] = entries.filter { $0.problem == nil }.map { URL(fileURLWithPath: $0.path) }
         let inputCount = entries.count

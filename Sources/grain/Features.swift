@@ -86,7 +86,7 @@ struct Features: ParsableCommand {
         }
         let model = try LowLevelFeatureExtractor(contentsOf: URL(fileURLWithPath: weightFiles[0]))
         let tokenizer = tokenizerOptions.tokenizer
-        let entries = ImageFiles.list(paths)
+        let entries = ImageFiles.list(pathBytes: paths.map(CommandLineArguments.pathBytes))
         let files: [URL] = entries.filter { $0.problem == nil }.map { URL(fileURLWithPath: $0.path) }
         var progress = Progress(total: files.count, unit: "images")
         var failures = 0

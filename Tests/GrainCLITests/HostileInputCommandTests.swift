@@ -137,6 +137,103 @@ struct HostileInputCommandTests {
         }
     }
 
+    /// Runs `grain` with arguments given as bytes (a `Process` takes only `String`s, which cannot
+    /// hold a name that is not UTF-8), standard output and error captured through files.
+    static func grainWithBytes(_ rawArguments: [[UInt8]], in folder: URL) throws -> Run {
+        let executable = Array(grainExecutable!.path.utf8)
+        let outURL = folder.appendingPathComponent("stdout-\(UUID().uuidString)")
+        let errURL = folder.appendingPathComponent("stderr-\(UUID().uuidString)")
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 1, outURL.path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_addopen(&actions, 2, errURL.path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + rawArguments).map { bytes in
+            let pointer = UnsafeMutablePointer<CChar>.allocate(capacity: bytes.count + 1)
+            for (index, byte) in bytes.enumerated() { pointer[index] = CChar(bitPattern: byte) }
+            pointer[bytes.count] = 0
+            return pointer
+        } + [nil]
+        defer { argv.forEach { $0?.deallocate() } }
+        var pid: pid_t = 0
+        let spawned = Self.withCPath(executable) { posix_spawn(&pid, $0, &actions, nil, argv, environ) }
+        #expect(spawned == 0)
+        var status: Int32 = 0
+        _ = waitpid(pid, &status, 0)
+        return Run(status: (status >> 8) & 0xFF,
+                   output: String(decoding: try Data(contentsOf: outURL), as: UTF8.self),
+                   errors: String(decoding: try Data(contentsOf: errURL), as: UTF8.self))
+    }
+
+    /// Before: `CommandLine.arguments` turned the byte 0xFF into U+FFFD, so `grain detect
+    /// $'\xff.png'` looked for another name and reported the file as missing.
+    @Test func pathArgumentsThatAreNotUTF8AreReportedEscapedNotAsMissing() throws {
+        let (folder, weights, detector) = try Self.fitted()
+        let base = Array(folder.path.utf8) + [UInt8(ascii: "/")]
+        let badFile = base + Array("bad-".utf8) + [0xFF, 0xFE] + Array(".png".utf8)
+        let badFolder = base + Array("folder-".utf8) + [0xFF]
+        let inFolder = badFolder + Array("/inside.png".utf8)
+        let missing = base + Array("missing-".utf8) + [0xC3] + Array(".png".utf8)
+        defer {
+            _ = Self.withCPath(badFile) { unlink($0) }
+            _ = Self.withCPath(inFolder) { unlink($0) }
+            _ = Self.withCPath(badFolder) { rmdir($0) }
+            try? FileManager.default.removeItem(at: folder)
+        }
+        try noisyImage(seed: 61).write(to: folder.appendingPathComponent("good.png"))
+        let png = try Data(contentsOf: folder.appendingPathComponent("good.png"))
+        #expect(Self.withCPath(badFolder) { mkdir($0, 0o755) } == 0)
+        for name in [badFile, inFolder] {
+            let descriptor = Self.withCPath(name) { open($0, O_CREAT | O_WRONLY, 0o644) }
+            #expect(descriptor >= 0)
+            #expect(png.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) } == png.count)
+            close(descriptor)
+        }
+        let good = folder.appendingPathComponent("good.png").path
+        let escaped: [String: String] = [
+            folder.path + "/bad-\\xff\\xfe.png": "the file name is not valid UTF-8",
+            folder.path + "/folder-\\xff/inside.png": "the file name is not valid UTF-8",
+            folder.path + "/missing-\\xc3.png": "(and it cannot be read: No such file or directory)",
+        ]
+
+        // detect --json: an error row under the escaped name for each, a verdict for the good one.
+        let json = try Self.grainWithBytes([Array("detect".utf8), Array("--detector".utf8), Array(detector.path.utf8),
+                                                 Array("--json".utf8), badFile, badFolder, missing, Array(good.utf8)], in: folder)
+        #expect(json.status == 1, "\(json.errors)")
+        var errors: [String: String] = [:]
+        for row in json.jsonLines {
+            let rowPath = try #require(row["path"] as? String)
+            if let error = row["error"] as? String { errors[rowPath] = error } else { #expect(rowPath == good && row["verdict"] is String) }
+        }
+        #expect(json.jsonLines.count == 4, "\(json.output)")
+        #expect(Set(errors.keys) == Set(escaped.keys), "\(errors)")
+        for (entry, message) in escaped {
+            #expect(errors[entry]?.hasPrefix(entry + ": ") == true && errors[entry]?.contains(message) == true, "\(entry): \(errors[entry] ?? "no row")")
+        }
+        #expect(!json.output.contains("\u{FFFD}") && !json.output.contains("\\ufffd"), "\(json.output)")
+        #expect(json.errors.contains(", 3 failed"), "\(json.errors)")
+
+        // features: the same error row.
+        let features = try Self.grainWithBytes([Array("features".utf8), Array("--weights".utf8), Array(weights.path.utf8),
+                                                     Array("--json".utf8), badFile], in: folder)
+        #expect(features.status == 1)
+        #expect(features.jsonLines.count == 1 && (features.jsonLines.first?["error"] as? String)?.contains("not valid UTF-8") == true,
+                "\(features.output) \(features.errors)")
+
+        // Anywhere else (a detector, a file to inspect), refused before any work, named escaped.
+        for arguments in [[Array("inspect".utf8), badFile], [Array("detect".utf8), Array("--detector".utf8), badFile, Array(good.utf8)]] {
+            let refused = try Self.grainWithBytes(arguments, in: folder)
+            #expect(refused.status != 0 && refused.output.isEmpty)
+            #expect(refused.errors.contains("'\(folder.path)/bad-\\xff\\xfe.png' is not valid UTF-8"), "\(refused.errors)")
+        }
+
+        // A literal "\xff" beside the byte 0xFF would read the same: refused as ambiguous.
+        let literal = Array((folder.path + "/folder-\\xff").utf8)
+        let ambiguous = try Self.grainWithBytes([Array("detect".utf8), Array("--detector".utf8), Array(detector.path.utf8),
+                                                      badFolder, literal], in: folder)
+        #expect(ambiguous.status != 0 && ambiguous.errors.contains("read the same once escaped"), "\(ambiguous.errors)")
+    }
+
     @Test func nonFiniteScoresAreErrorRowsInEveryFormat() throws {
         let (folder, _, detector) = try Self.fitted()
         defer { try? FileManager.default.removeItem(at: folder) }

@@ -255,6 +255,36 @@ struct SafeTensorsTests {
         }
     }
 
+    /// Strings without escapes are made from their bytes in one step, strings with escapes byte
+    /// by byte from the first escape on: both give the same text, and the errors (invalid UTF-8,
+    /// a control character, an unterminated string) and their offsets are those of the byte loop.
+    @Test func headerStringsParseTheSameWithAndWithoutEscapes() throws {
+        func parse(_ bytes: [UInt8]) throws -> OrderedJSON {
+            try bytes.withUnsafeBytes { try OrderedJSON.parse($0) }
+        }
+        func parse(_ text: String) throws -> OrderedJSON { try parse(Array(text.utf8)) }
+        #expect(try parse(#"{"plain":"value","":"","ünï":"ĉødé ✓"}"#)
+                == .object([("plain", .string("value")), ("", .string("")), ("ünï", .string("ĉødé ✓"))]))
+        // An escape after a plain run, at the start, and several; \u with a surrogate pair.
+        #expect(try parse(#"["ab\"cd","\\x","a\nb\tc\/d","\u00e9\ud83d\ude00!"]"#)
+                == .array([.string("ab\"cd"), .string("\\x"), .string("a\nb\tc/d"), .string("é😀!")]))
+        let long = String(repeating: "k", count: 10_000)
+        #expect(try parse("[\"\(long)\",\"\(long)\\n\"]") == .array([.string(long), .string(long + "\n")]))
+        func failure(_ bytes: [UInt8]) -> OrderedJSON.ParseError? {
+            do { _ = try parse(bytes); return nil } catch { return error as? OrderedJSON.ParseError }
+        }
+        let invalid = failure(Array(#"["ab"#.utf8) + [0xFF] + Array(#""]"#.utf8))
+        #expect(invalid?.reason == "string is not valid UTF-8" && invalid?.offset == 6)
+        let invalidAfterEscape = failure(Array(#"["\n"#.utf8) + [0xFF] + Array(#""]"#.utf8))
+        #expect(invalidAfterEscape?.reason == "string is not valid UTF-8" && invalidAfterEscape?.offset == 6)
+        let control = failure(Array(#"["ab"#.utf8) + [0x0A] + Array(#""]"#.utf8))
+        #expect(control?.reason == "control character in a string" && control?.offset == 5)
+        let unterminated = failure(Array(#"["abc"#.utf8))
+        #expect(unterminated?.reason == "unterminated string" && unterminated?.offset == 5)
+        let unterminatedEscape = failure(Array(#"["abc\"#.utf8))
+        #expect(unterminatedEscape?.reason == "unterminated escape" && unterminatedEscape?.offset == 6)
+    }
+
     // MARK: The authors' files
 
     /// Rewriting the authors' safetensors copy (same tensors and metadata) reproduces it byte for

@@ -99,6 +99,26 @@ func writeCorpus(to output: URL) {
                           parametersSHA256: Detector.parametersDigest(of: extractor)),
         thresholdReport: .init(rule: .authors, rate: 0.05, authorsThreshold: -500, trainingSampleCount: 12))
     seed("fuzz-detector", "diagonal.detector", viaFile("e.detector") { try Detector(members: [member]).save(to: $0) })
+    // The same layout a quarter of the size (0.77 MB instead of 3.1 MB): an extractor whose
+    // parameters are small integers, stored as int8, which the reader converts like any dtype
+    // (the parameters digest is over the converted values, so it matches). Every input of this
+    // target is about as large as its seed, and the per-input cost of copying, writing and
+    // mapping it dominated.
+    let integral = LowLevelFeatureExtractor()
+    try! integral.load(integral.stateDictionary().mapValues { tensor in
+        Tensor(shape: tensor.shape, scalars: (0..<tensor.count).map { _ in Float(Int.random(in: -2...2, using: &generator)) })
+    })
+    let compactMember = Detector.Member(
+        extractor: integral, mixture: mixture, threshold: -500,
+        provenance: .init(weightsFileName: "seed.pth", weightsSHA256: String(repeating: "0", count: 64),
+                          parametersSHA256: Detector.parametersDigest(of: integral)),
+        thresholdReport: .init(rule: .authors, rate: 0.05, authorsThreshold: -500, trainingSampleCount: 12))
+    let float32Detector = viaFile("g.detector") { try Detector(members: [compactMember]).save(to: $0) }
+    let compact = int8Extractor(float32Detector, scratch: scratch.appendingPathComponent("h.detector"))
+    seed("fuzz-detector", "diagonal-int8.detector", compact)
+    let check = scratch.appendingPathComponent("i.detector")
+    try! compact.write(to: check)
+    _ = try! Detector(contentsOf: check)  // the compact seed is a valid detector file
 
     // MARK: diffusers config.json
 
@@ -120,6 +140,29 @@ func writeCorpus(to output: URL) {
     seed("fuzz-pretext-manifest", "manifest.jsonl", viaFile("f.jsonl") { try PretextManifest(records: records).write(to: $0) })
 
     for (target, count) in written.sorted(by: { $0.key < $1.key }) { print("\(target): \(count) seeds") }
+}
+
+/// The safetensors file `data` (written to `scratch` to be read) with every `*.extractor.*`
+/// tensor stored as int8 (its values must be integers in -128…127) and the rest as they are.
+func int8Extractor(_ data: Data, scratch: URL) -> Data {
+    try! data.write(to: scratch)
+    let file = try! SafeTensors(contentsOf: scratch)
+    var header: [String: Any] = ["__metadata__": file.metadata]
+    var payload: [UInt8] = []
+    for key in file.keys {
+        let info = try! file.info(named: key)
+        let begin = payload.count
+        if key.contains(".extractor.") {
+            payload += try! file.tensor(named: key).scalars.map { UInt8(bitPattern: Int8(exactly: $0)!) }
+            header[key] = ["dtype": "I8", "shape": info.shape, "data_offsets": [begin, payload.count]] as [String: Any]
+        } else {
+            try! file.withStoredBytes(named: key) { payload += $0 }
+            header[key] = ["dtype": info.dtype.safetensorsName, "shape": info.shape, "data_offsets": [begin, payload.count]] as [String: Any]
+        }
+    }
+    var json = [UInt8](try! JSONSerialization.data(withJSONObject: header, options: [.sortedKeys]))
+    while json.count % 8 != 0 { json.append(UInt8(ascii: " ")) }
+    return Data(littleEndian(UInt64(json.count)) + json + payload)
 }
 
 func littleEndian<T: FixedWidthInteger>(_ value: T) -> [UInt8] { withUnsafeBytes(of: value.littleEndian) { Array($0) } }

@@ -190,7 +190,19 @@ enum OrderedJSON: Equatable {
 
         mutating func string() throws(ParseError) -> String {
             position += 1  // opening quote
-            var utf8: [UInt8] = []
+            // A string without escapes (tensor names, dtypes, most metadata values) is
+            // made from its bytes in one step: appending byte by byte grew an array about log₂(n)
+            // times per string, the largest cost of parsing a header. The loop below takes over
+            // at the first escape or control character, with the bytes scanned so far.
+            let start = position
+            while let c = current, c != UInt8(ascii: "\""), c != UInt8(ascii: "\\"), c >= 0x20 { position += 1 }
+            if current == UInt8(ascii: "\"") {
+                position += 1
+                let run = UnsafeRawBufferPointer(rebasing: bytes[start..<(position - 1)]).assumingMemoryBound(to: UInt8.self)
+                guard let text = String(validating: run, as: UTF8.self) else { throw fail("string is not valid UTF-8") }
+                return text
+            }
+            var utf8 = [UInt8](bytes[start..<position])
             while true {
                 guard let c = current else { throw fail("unterminated string") }
                 position += 1
