@@ -47,7 +47,7 @@ struct Evaluate: ParsableCommand {
     var matchFormat: [String] = []
     @Option(parsing: .unconditionalSingleValue, help: "Bias audit: resize both classes so the shorter side is S, then centre-crop S×S (repeatable).")
     var matchSize: [Int] = []
-    @Flag(help: "Bias audit: also every --match-size S followed by every --match-format jpeg:Q (setting size-S+jpeg-qQ), both classes alike: size and format matched at once.")
+    @Flag(help: "Bias audit: match size and format at once — every --match-size S followed by every --match-format jpeg:Q (setting size-S+jpeg-qQ), both classes alike — instead of each alone.")
     var matchBoth = false
     @Flag(help: "Bias audit: also a setting in which every generated image is re-encoded as JPEG at one of the real test photos' estimated JPEG qualities (from their quantisation tables) and the real photos are left as decoded.")
     var matchRealQualities = false
@@ -103,9 +103,9 @@ struct Evaluate: ParsableCommand {
             return .matchedSize(side: side)
         }
         if matchBoth, formats.isEmpty || sizes.isEmpty { throw ValidationError("--match-both needs at least one --match-format and one --match-size") }
-        let both = matchBoth ? sizes.flatMap { size in formats.map { ImagePerturbation.composed(size, $0) } } : []
+        let matched = matchBoth ? sizes.flatMap { size in formats.map { ImagePerturbation.composed(size, $0) } } : formats + sizes
         var seen = Set<ImagePerturbation>()
-        return ([.original] + formats + sizes + both + qualities + factors).filter { seen.insert($0).inserted }
+        return ([.original] + matched + qualities + factors).filter { seen.insert($0).inserted }
     }
 
     /// Everything the metrics are computed from.
