@@ -73,12 +73,12 @@ public struct VerdictShares: Codable, Equatable, Sendable {
     /// The shares as text: one line per setting and source.
     public var table: String {
         var lines = ["verdicts per source (domain checked on the original files only; rate: generated among the decided — FPR for real, TPR otherwise)",
-                     "setting              source                        images   real  gen.  unc.  uncertain  rate   flips  reasons of the uncertain"]
+                     "setting                          source                        images   real  gen.  unc.  uncertain  rate   flips  reasons of the uncertain"]
         for row in rows {
             let rate = row.generatedShareOfDecided.map { String(format: "%5.3f", $0) } ?? "    –"
             let reasons = row.reasonCounts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
             let flips = row.flipsFromOriginal.map { String(format: "%5d", $0) } ?? "    –"
-            lines.append(row.setting.padding(toLength: 20, withPad: " ", startingAt: 0) + " "
+            lines.append(row.setting.padding(toLength: max(32, row.setting.count), withPad: " ", startingAt: 0) + " "
                 + row.source.padding(toLength: 28, withPad: " ", startingAt: 0)
                 + String(format: " %7d %6d %5d %5d   %6.1f %%  %@  %@  %@", row.sampleCount, row.realCount, row.generatedCount,
                          row.uncertainCount, 100 * row.uncertainShare, rate, flips, reasons))
