@@ -132,10 +132,10 @@ public struct BiasAudit: Codable, Equatable, Sendable {
     /// The audit as text: one line per setting, then one per real source.
     public var table: String {
         var lines = ["bias audit (pooled over generators; intervals: photo-level bootstrap, \(replicates) replicates)",
-                     "setting              real  generated    AUC   [95 % interval]   separation left"]
+                     "setting                            real  generated    AUC   [95 % interval]   separation left"]
         for row in rows {
             let left = row.survivingFraction.map { String(format: "%5.0f %%", 100 * $0) } ?? "      –"
-            lines.append(row.setting.padding(toLength: 18, withPad: " ", startingAt: 0)
+            lines.append(row.setting.padding(toLength: max(32, row.setting.count), withPad: " ", startingAt: 0)
                 + String(format: " %6d %9d  %6.3f  [%.3f, %.3f]   %@", row.realCount, row.generatedCount, row.areaUnderCurve,
                          row.interval[0], row.interval[1], left))
         }

@@ -125,12 +125,9 @@ public struct SampleFeatures: Sendable {
 /// The pieces of an evaluation that do not depend on how features are made: test samples under
 /// perturbations, and scores from features with one or several mixtures.
 public enum Evaluation {
-    /// Extracts the features of every test sample of `files` under every perturbation.
-    ///
-    /// Each file is decoded once; its samples (``TestSampling/crops(width:height:stream:)`` with
-    /// stream `source · 2³² + index`) are perturbed in memory for each setting, then `extract` turns
-    /// each perturbed sample into one feature per member. A file that cannot be decoded or
-    /// perturbed is left out of every setting and listed in `failures` with the reason.
+    /// Extracts the features of every test sample of `files` under every perturbation, one
+    /// feature per sample (``features(files:perturbations:sampling:source:memberCount:pixelLimit:extractRegions:progress:)``
+    /// with one region per sample).
     ///
     /// - Parameters:
     ///   - files: The image files of one source.
@@ -146,6 +143,30 @@ public enum Evaluation {
                                 memberCount: Int, pixelLimit: Int? = Image.defaultPixelLimit,
                                 extract: (Image) -> [[Float]], progress: (() -> Void)? = nil)
         -> (settings: [SampleFeatures], failures: [String: String]) {
+        features(files: files, perturbations: perturbations, sampling: sampling, source: source, memberCount: memberCount,
+                 pixelLimit: pixelLimit, extractRegions: { [extract($0)] }, progress: progress)
+    }
+
+    /// Extracts the features of every test sample of `files` under every perturbation, each
+    /// sample as one or several scored regions (a detector that scores `K` crops per image).
+    ///
+    /// Each file is decoded once; its samples (``TestSampling/crops(width:height:stream:)`` with
+    /// stream ``EvaluationStreams/testCrops(source:file:)``) are perturbed in memory for each setting, then
+    /// `extractRegions` turns each perturbed sample into its regions' features, one per member
+    /// for each region. A sample with one region is one row named after it; a sample with `R > 1`
+    /// regions is `R` rows named `sample#region0` … (``regionSuffix``), which
+    /// ``aggregatedByImage(names:perMember:scoring:)`` folds back into one score per sample. A
+    /// file that cannot be decoded or perturbed is left out of every setting and listed in
+    /// `failures` with the reason.
+    ///
+    /// - Parameters:
+    ///   - extractRegions: `[region][member]` → the member's feature of that region of an image.
+    ///   - Other parameters: as ``features(files:perturbations:sampling:source:memberCount:pixelLimit:extract:progress:)``.
+    /// - Returns: One ``SampleFeatures`` per perturbation, and the files that failed.
+    public static func features(files: [URL], perturbations: [ImagePerturbation], sampling: TestSampling, source: Int = 0,
+                                memberCount: Int, pixelLimit: Int? = Image.defaultPixelLimit,
+                                extractRegions: (Image) -> [[[Float]]], progress: (() -> Void)? = nil)
+        -> (settings: [SampleFeatures], failures: [String: String]) {
         var settings = Array(repeating: SampleFeatures(memberCount: memberCount), count: perturbations.count)
         var failures: [String: String] = [:]
         for (index, file) in files.enumerated() {
@@ -157,8 +178,13 @@ public enum Evaluation {
                 for crop in crops {
                     let sample = crop.map { image.cropped(x: $0.x, y: $0.y, width: $0.width, height: $0.height) } ?? image
                     let name = crop.map { "\(file.path)#\($0.label)" } ?? file.path
+                    var extracted: [ImagePerturbation: [[[Float]]]] = [:]   // a setting listed twice is extracted once
                     for (settingIndex, perturbation) in perturbations.enumerated() {
-                        perSetting[settingIndex].append(name: name, features: extract(try perturbation.applied(to: sample)))
+                        let regions = try extracted[perturbation] ?? extractRegions(perturbation.applied(to: sample))
+                        extracted[perturbation] = regions
+                        for (region, features) in regions.enumerated() {
+                            perSetting[settingIndex].append(name: regions.count == 1 ? name : name + regionSuffix + "\(region)", features: features)
+                        }
                     }
                 }
                 for settingIndex in perturbations.indices {
@@ -170,6 +196,31 @@ public enum Evaluation {
             }
         }
         return (settings, failures)
+    }
+
+    /// What separates a sample's name from its region's index (`photo.jpg#region3`).
+    public static let regionSuffix = "#region"
+
+    /// Folds the rows of a multi-region sample (consecutive names `sample#region0`, `#region1`…)
+    /// into one score per sample and member with the detector's ``Detector/Scoring/aggregate(_:)``,
+    /// the rule `Detector.score` applies; a one-region sample keeps its score.
+    ///
+    /// - Parameters:
+    ///   - names: One name per row, as ``features(files:perturbations:sampling:source:memberCount:pixelLimit:extractRegions:progress:)`` names them.
+    ///   - perMember: `[member][row]` log-likelihoods.
+    ///   - scoring: The detector's scoring.
+    /// - Returns: The sample names and `[member][sample]` aggregated log-likelihoods.
+    public static func aggregatedByImage(names: [String], perMember: [[Double]], scoring: Detector.Scoring)
+        -> (names: [String], perMember: [[Double]]) {
+        var sampleNames: [String] = [], groups: [[Int]] = []
+        for (row, name) in names.enumerated() {
+            let sample = name.range(of: regionSuffix, options: .backwards).map { String(name[..<$0.lowerBound]) } ?? name
+            if sample != name, sampleNames.last == sample { groups[groups.count - 1].append(row) } else {
+                sampleNames.append(sample)
+                groups.append([row])
+            }
+        }
+        return (sampleNames, perMember.map { scores in groups.map { scoring.aggregate($0.map { scores[$0] }) } })
     }
 
     /// Scores features with one mixture per member.

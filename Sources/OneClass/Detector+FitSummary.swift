@@ -94,6 +94,10 @@ extension Detector {
     public enum FitEvent: Sendable {
         /// `completed` of `total` images have been decoded and their features extracted.
         case extracted(completed: Int, total: Int)
+        /// Photo `photo` was transformed by ``FitConfiguration/augmentation`` in `duration`
+        /// (measured on the decoding thread, beside the extraction; reported so that the extra
+        /// cost of augmenting can be stated).
+        case augmented(photo: Int, duration: Duration)
         /// Cross-validation for member `member`: `completed` of `total` fits done.
         case selectingMixture(member: Int, completed: Int, total: Int)
         /// EM is running for member `member` on `samples` features.

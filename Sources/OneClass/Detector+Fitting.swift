@@ -225,14 +225,16 @@ extension Detector {
         let seed = configuration.seed, scoring = configuration.scoring, augmentation = configuration.augmentation
         let readout = configuration.readout
         Prefetcher.run(count: realImages.count, lookahead: 2, prepare: { index in
-            Result { () throws(DetectorError) -> (Image, ImageSourceDescription, String) in
+            Result { () throws(DetectorError) -> (Image, ImageSourceDescription, String, Duration?) in
                 let (image, source) = try load(realImages[index], pixelLimit: pixelLimit)
                 let digest = "\(image.width)x\(image.height)x\(image.channels):\(image.pixelDigest)"
-                guard let augmentation else { return (image, source, digest) }
+                guard let augmentation else { return (image, source, digest, nil) }
                 var generator = RandomGenerator(seed: seed, stream: FitStreams.augmentation(photo: index))
                 do throws(ImageError) {
+                    let clock = ContinuousClock(), start = clock.now
                     let augmented = try augmentation.applied(to: image, using: &generator)
-                    return (augmented.image, try augmented.description(source: source), digest)
+                    let description = try augmented.description(source: source)
+                    return (augmented.image, description, digest, clock.now - start)
                 } catch {
                     throw .image(error)
                 }
@@ -242,10 +244,11 @@ extension Detector {
             let path = realImages[index].path
             let image: Image, source: ImageSourceDescription, digest: String
             switch decoded {
-            case let .success((decodedImage, decodedSource, decodedDigest)):
+            case let .success((decodedImage, decodedSource, decodedDigest, augmentationTime)):
                 image = decodedImage
                 source = decodedSource
                 digest = decodedDigest
+                if let augmentationTime { progress?(.augmented(photo: index, duration: augmentationTime)) }
             case let .failure(error):
                 skipped.append(SkippedImage(path: path, reason: error.description))
                 return

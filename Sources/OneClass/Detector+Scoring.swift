@@ -76,10 +76,15 @@ extension Detector {
         }
 
         /// The crops' top-left corners in a `width × height` image, or nil when it is scored whole
-        /// (`K` = 0, or the image smaller than `S` on a side).
+        /// (`K` = 0, or the image smaller than `S` on a side). Grid positions that coincide (an
+        /// image only as large as `S` on a side puts several rows or columns at the same place) are
+        /// scored once: a 256 × 256 image with `K` = 8 crops of 256 is one crop, not eight copies
+        /// of it, so it costs one crop's time and its score is that crop's.
         public func cropOrigins(width: Int, height: Int) -> [(x: Int, y: Int)]? {
             guard cropCount > 0, width >= cropSize, height >= cropSize else { return nil }
+            var seen = Set<[Int]>()
             return Image.gridCropOrigins(width: width, height: height, cropSize: cropSize, count: cropCount)
+                .filter { seen.insert([$0.x, $0.y]).inserted }
         }
 
         /// The tokens of every region scored: `[R, N, 3, 16, 16]`, `R = K` crops of `(S/16)²`

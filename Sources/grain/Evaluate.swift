@@ -26,8 +26,13 @@ struct Evaluate: ParsableCommand {
         min over members of (log-likelihood − threshold), judged real when ≥ 0 (the joint rule); \
         each member's own report is in REPORT/member-N.
 
+        A detector that scores --score-crops K crops per image is evaluated the same way: each test \
+        image's K crops are scored and their log-likelihoods aggregated as `grain detect` does.
+
         Output in --out: metrics.json, per_generator.csv, scores.csv, histogram/roc/projection \
-        (.svg and .png), robustness figures, and with --save-features every feature \
+        (.svg and .png), robustness figures, audit.json (the bias audit, printed), verdicts.json \
+        (the share of real/generated/uncertain verdicts per source and setting, printed), and with \
+        --save-features every feature \
         (features.safetensors), which --features-from reads back to refit the mixture cheaply.
         Exit code 1 if any test file could not be scored (the report is still written).
         """)
@@ -42,6 +47,10 @@ struct Evaluate: ParsableCommand {
     var matchFormat: [String] = []
     @Option(parsing: .unconditionalSingleValue, help: "Bias audit: resize both classes so the shorter side is S, then centre-crop S×S (repeatable).")
     var matchSize: [Int] = []
+    @Flag(help: "Bias audit: match size and format at once — every --match-size S followed by every --match-format jpeg:Q (setting size-S+jpeg-qQ), both classes alike — instead of each alone.")
+    var matchBoth = false
+    @Flag(help: "Bias audit: also a setting in which every generated image is re-encoded as JPEG at one of the real test photos' estimated JPEG qualities (from their quantisation tables) and the real photos are left as decoded.")
+    var matchRealQualities = false
     @Option(parsing: .unconditional, help: "Random crops per test image (0: the whole image).") var testCrops = 0
     @Option(parsing: .unconditional, help: "Side of the test crops.") var testCropSize = 256
     @Option(help: "A detector file from `grain fit`.") var detector: String?
@@ -93,8 +102,10 @@ struct Evaluate: ParsableCommand {
             guard side >= 16 else { throw ValidationError("--match-size: \(side) is below 16 (one patch)") }
             return .matchedSize(side: side)
         }
+        if matchBoth, formats.isEmpty || sizes.isEmpty { throw ValidationError("--match-both needs at least one --match-format and one --match-size") }
+        let matched = matchBoth ? sizes.flatMap { size in formats.map { ImagePerturbation.composed(size, $0) } } : formats + sizes
         var seen = Set<ImagePerturbation>()
-        return ([.original] + formats + sizes + qualities + factors).filter { seen.insert($0).inserted }
+        return ([.original] + matched + qualities + factors).filter { seen.insert($0).inserted }
     }
 
     /// Everything the metrics are computed from.
@@ -110,8 +121,18 @@ struct Evaluate: ParsableCommand {
         var weightFiles: [String]
     }
 
+    /// The `--match-real-qualities` setting: the estimated JPEG qualities of the real test photos
+    /// (nil without the flag).
+    func realQualitySetting(realFiles: [String]) throws -> ImagePerturbation? {
+        guard matchRealQualities else { return nil }
+        let qualities = realFiles.compactMap { try? ImageSourceDescription(contentsOf: URL(fileURLWithPath: $0)).jpeg?.quality.quality }
+        guard !qualities.isEmpty else { throw ValidationError("--match-real-qualities: none of the real test photos is a JPEG with readable quantisation tables") }
+        return .jpegAtQualities(qualities.sorted())
+    }
+
     func run() throws {
-        let settings = try perturbations()
+        var settings = try perturbations()
+        if let qualities = try realQualitySetting(realFiles: splitRealFiles(seed: fit.seed).test) { settings.append(qualities) }
         let sourceNames = ["real"] + fake.map { ((($0 as NSString).standardizingPath) as NSString).lastPathComponent }
         guard Set(sourceNames).count == sourceNames.count else { throw ValidationError("--fake folder names must be distinct and not \"real\"") }
 
@@ -125,10 +146,11 @@ struct Evaluate: ParsableCommand {
                 throw ValidationError("\(path): \(error)")
             }
             if let featuresFrom {
-                set = try loadFeatures(featuresFrom, settings: settings, sourceNames: sourceNames, needFit: false, readout: theDetector.readout)
+                set = try loadFeatures(featuresFrom, settings: settings, sourceNames: sourceNames, needFit: false, readout: theDetector.readout,
+                                       scoring: theDetector.scoring)
             } else {
                 set = extractTestFeatures(settings: settings, sourceNames: sourceNames, realFiles: try imageFiles([real]), fit: nil,
-                                          tokenizer: theDetector.tokenizer, readout: theDetector.readout,
+                                          tokenizer: theDetector.tokenizer, scoring: theDetector.scoring, readout: theDetector.readout,
                                           extractors: theDetector.members.map(\.extractor),
                                           weightFiles: theDetector.members.map(\.provenance.weightsFileName))
             }
@@ -144,7 +166,8 @@ struct Evaluate: ParsableCommand {
                                                         parametersSHA256: Detector.parametersDigest(of: extractor)))
             }
             if let featuresFrom {
-                set = try loadFeatures(featuresFrom, settings: settings, sourceNames: sourceNames, needFit: true, readout: configuration.readout)
+                set = try loadFeatures(featuresFrom, settings: settings, sourceNames: sourceNames, needFit: true, readout: configuration.readout,
+                                       scoring: configuration.scoring)
             } else {
                 set = try extractFeatures(settings: settings, sourceNames: sourceNames, extractors: extractors.map(\.0),
                                           weightFiles: weightFiles, configuration: configuration)
@@ -186,19 +209,51 @@ struct Evaluate: ParsableCommand {
         var combinedScores: [SettingScores] = []
         var memberScores = [[SettingScores]](repeating: [], count: memberCount)
         var combinedThreshold = 0.0
+        var verdicts: [(setting: String, source: String, isReal: Bool, verdicts: [Detector.Verdict])] = []
+        var scoreDecisions: [[[Detector.Verdict.Decision]]] = []   // [setting][source][sample], without the domain check
+        var flips: [Int?] = []
+        var descriptions: [String: (ImageSourceDescription, Int)?] = [:]   // path → header and whole-image patches
+        func described(_ path: String) -> (ImageSourceDescription, Int)? {
+            if let known = descriptions[path] { return known }
+            let description = try? ImageSourceDescription(contentsOf: URL(fileURLWithPath: path))
+            let entry = description.map { ($0, theDetector.tokenizer.patchCount(width: $0.header.width, height: $0.header.height)) }
+            descriptions[path] = entry
+            return entry
+        }
         for (settingIndex, setting) in settings.enumerated() {
+            scoreDecisions.append([])
             var combined: [ScoredSource] = []
             var perMember = [[ScoredSource]](repeating: [], count: memberCount)
             for (sourceIndex, name) in sourceNames.enumerated() {
                 let features = set.tests[settingIndex][sourceIndex]
                 guard features.count > 0 else { throw ValidationError("\(name): no image could be scored") }
-                let scores = try Evaluation.scores(features, mixtures: mixtures, thresholds: thresholds)
+                var scores = try Evaluation.scores(features, mixtures: mixtures, thresholds: thresholds)
                 combinedThreshold = scores.combinedThreshold
-                let matrices = (0..<memberCount).map { features.matrix(member: $0) }
-                combined.append(ScoredSource(name: name, sampleNames: features.names, logLikelihoods: scores.combined,
+                var sampleNames = features.names
+                var matrices: [Matrix?] = (0..<memberCount).map { features.matrix(member: $0) }
+                if features.names.contains(where: { $0.contains(Evaluation.regionSuffix) }) {
+                    // Multi-crop scoring: one score per image, aggregated as the detector does; the
+                    // per-region features no longer line up with the samples (no projection figure).
+                    let folded = Evaluation.aggregatedByImage(names: features.names, perMember: scores.perMember, scoring: theDetector.scoring)
+                    sampleNames = folded.names
+                    scores.perMember = folded.perMember
+                    scores.combined = memberCount == 1 ? folded.perMember[0]
+                        : sampleNames.indices.map { sample in zip(folded.perMember, thresholds).map { $0[sample] - $1 }.min()! }
+                    matrices = Array(repeating: nil, count: memberCount)
+                }
+                combined.append(ScoredSource(name: name, sampleNames: sampleNames, logLikelihoods: scores.combined,
                                              features: memberCount == 1 ? matrices[0] : nil))
+                // The detector's three-way verdicts: the domain checked on files as they are (whole, original setting).
+                verdicts.append((setting.description, name, sourceIndex == 0, sampleNames.indices.map { sample in
+                    let file = setting == .original && !sampleNames[sample].contains("#") ? described(sampleNames[sample]) : nil
+                    return theDetector.verdict(logLikelihoods: scores.perMember.map { $0[sample] }, patchCount: file?.1 ?? 0, source: file?.0)
+                }))
+                scoreDecisions[settingIndex].append(sampleNames.indices.map { sample in
+                    theDetector.verdict(logLikelihoods: scores.perMember.map { $0[sample] }, patchCount: 0).decision
+                })
+                flips.append(settingIndex == 0 ? nil : VerdictShares.flips(scoreDecisions[0][sourceIndex], scoreDecisions[settingIndex][sourceIndex]))
                 for member in 0..<memberCount {
-                    perMember[member].append(ScoredSource(name: name, sampleNames: features.names,
+                    perMember[member].append(ScoredSource(name: name, sampleNames: sampleNames,
                                                           logLikelihoods: scores.perMember[member], features: matrices[member]))
                 }
             }
@@ -234,6 +289,9 @@ struct Evaluate: ParsableCommand {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try encoder.encode(audit).write(to: outURL.appendingPathComponent("audit.json"))
         print(audit.table)
+        let shares = VerdictShares(verdicts, flips: flips)
+        try encoder.encode(shares).write(to: outURL.appendingPathComponent("verdicts.json"))
+        print(shares.table)
         if saveFeatures { try writeFeatures(set, settings: settings, sourceNames: sourceNames, to: outURL.appendingPathComponent("features.safetensors")) }
         printSummary(report)
         if !set.failures.isEmpty {
@@ -279,7 +337,7 @@ struct Evaluate: ParsableCommand {
 
     /// Reads features saved by `--save-features` (the settings and sources asked for must be there).
     func loadFeatures(_ path: String, settings: [ImagePerturbation], sourceNames: [String], needFit: Bool,
-                      readout: FeatureReadout) throws -> FeatureSet {
+                      readout: FeatureReadout, scoring: Detector.Scoring) throws -> FeatureSet {
         let file = try SafeTensors(contentsOf: URL(fileURLWithPath: path))
         let weightFiles = file.metadata["weights"].flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String] }
             ?? [file.metadata["provenance"].flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: String] }?["weights"] ?? "?"]
@@ -302,6 +360,11 @@ struct Evaluate: ParsableCommand {
         let savedReadout = provenance["readout"] ?? FeatureReadout.firstToken.rawValue
         guard savedReadout == readout.rawValue else {
             throw ValidationError("--readout \(readout) (or the detector's): \(path) holds features read out as \(savedReadout); extract them again without --features-from")
+        }
+        // Features saved before multi-crop scoring reached evaluate are whole images'.
+        let savedScoring = provenance["scoring"] ?? "whole image", scoringText = Self.describe(scoring)
+        guard savedScoring == scoringText else {
+            throw ValidationError("--score-crops/--score-crop-size/--score-aggregate (or the detector's): \(path) holds test features scored as \(savedScoring), not \(scoringText); extract them again without --features-from")
         }
         func readFit() throws -> Detector.FitFeatures {
             func groups(_ key: String) throws -> [Int] {
@@ -330,23 +393,24 @@ struct Evaluate: ParsableCommand {
                           provenance: provenance, weightFiles: weightFiles)
     }
 
+    /// Which real photos fit the model (all of --fit-real, or a seeded --fit-fraction of --real)
+    /// and which test it (the rest of --real; all of it with --fit-real or --detector).
+    func splitRealFiles(seed: UInt64) throws -> (fit: [String], test: [String]) {
+        let realFiles = try imageFiles([real])
+        if let fitReal { return (try imageFiles([fitReal]), realFiles) }
+        guard let fitFraction else { return ([], realFiles) }
+        var generator = RandomGenerator(seed: seed, stream: FitStreams.evaluateSplit)
+        let shuffled = realFiles.shuffled(using: &generator)
+        let fitCount = Int((Double(shuffled.count) * fitFraction).rounded())
+        return (Array(shuffled[..<fitCount]).sorted(), Array(shuffled[fitCount...]).sorted())
+    }
+
     /// Splits the real photos into fit and test photos, extracts the fit's features as
     /// `grain fit` does (``Detector/fitFeatures(realImages:extractors:configuration:progress:)``)
     /// and every test feature.
     func extractFeatures(settings: [ImagePerturbation], sourceNames: [String], extractors: [LowLevelFeatureExtractor],
                          weightFiles: [String], configuration: Detector.FitConfiguration) throws -> FeatureSet {
-        // Which real photos fit the model and which test it.
-        var realFiles = try imageFiles([real])
-        var fitFiles: [String]
-        if let fitReal {
-            fitFiles = try imageFiles([fitReal])
-        } else {
-            var generator = RandomGenerator(seed: configuration.seed, stream: FitStreams.evaluateSplit)
-            let shuffled = realFiles.shuffled(using: &generator)
-            let fitCount = Int((Double(shuffled.count) * fitFraction!).rounded())
-            fitFiles = Array(shuffled[..<fitCount]).sorted()
-            realFiles = Array(shuffled[fitCount...]).sorted()
-        }
+        let (fitFiles, realFiles) = try splitRealFiles(seed: configuration.seed)
         guard !fitFiles.isEmpty, !realFiles.isEmpty else { throw ValidationError("no fit or no real test photos") }
         try fit.check(photoCount: fitFiles.count, configuration: configuration)
         printError("fit on \(fitFiles.count) real photos; test on \(realFiles.count) real photos")
@@ -362,7 +426,7 @@ struct Evaluate: ParsableCommand {
         }
         for skipped in fit.skipped { printError("\(skipped.path): \(skipped.reason) (not used for fitting)") }
         var set = extractTestFeatures(settings: settings, sourceNames: sourceNames, realFiles: realFiles, fit: fit,
-                                      tokenizer: configuration.tokenizer, readout: configuration.readout, extractors: extractors,
+                                      tokenizer: configuration.tokenizer, scoring: configuration.scoring, readout: configuration.readout, extractors: extractors,
                                       weightFiles: weightFiles)
         let crops = configuration.crops
         set.provenance.merge([
@@ -377,19 +441,24 @@ struct Evaluate: ParsableCommand {
 
     /// Computes every test sample's features under every setting.
     func extractTestFeatures(settings: [ImagePerturbation], sourceNames: [String], realFiles: [String], fit: Detector.FitFeatures?,
-                             tokenizer: ImageTokenizer, readout: FeatureReadout, extractors: [LowLevelFeatureExtractor],
+                             tokenizer: ImageTokenizer, scoring: Detector.Scoring, readout: FeatureReadout, extractors: [LowLevelFeatureExtractor],
                              weightFiles: [String]) -> FeatureSet {
         let sampling = TestSampling(cropsPerImage: testCrops, cropSize: testCropSize, seed: self.fit.seed)
         let sources: [[URL]] = [realFiles.map { URL(fileURLWithPath: $0) }] + fake.map { ImageFiles.expand([$0]) }
         var set = FeatureSet(fit: fit, tests: Array(repeating: [], count: settings.count), weightFiles: weightFiles)
         var progress = Progress(total: sources.map(\.count).reduce(0, +), unit: "test images")
         for (sourceIndex, files) in sources.enumerated() {
+            // The real photos stay as decoded where only the generated images are re-encoded.
+            let perturbations = sourceIndex > 0 ? settings : settings.map { if case .jpegAtQualities = $0 { .original } else { $0 } }
             let result = Evaluation.features(
-                files: files, perturbations: settings, sampling: sampling, source: sourceIndex,
+                files: files, perturbations: perturbations, sampling: sampling, source: sourceIndex,
                 memberCount: extractors.count, pixelLimit: self.fit.pixelLimit,
-                extract: { image in
-                    let tokens = tokenizer.tokens(image)
-                    return extractors.map { $0.features(tokens, readout: readout).scalars }
+                extractRegions: { image in
+                    // Regions as the detector scores them: the whole image, or its K grid crops.
+                    let tokens = scoring.tokens(of: image, tokenizer: tokenizer), regions = tokens.shape[0]
+                    let perMember = extractors.map { $0.features(tokens, readout: readout).scalars }
+                    let d = perMember[0].count / regions
+                    return (0..<regions).map { region in perMember.map { Array($0[(region * d)..<((region + 1) * d)]) } }
                 },
                 progress: { progress.advance() })
             for settingIndex in settings.indices { set.tests[settingIndex].append(result.settings[settingIndex]) }
@@ -398,10 +467,17 @@ struct Evaluate: ParsableCommand {
         set.provenance = [
             "weights": weightFiles.joined(separator: ", "), "crop_mode": tokenizer.cropMode.rawValue,
             "maximum_patches": "\(tokenizer.maximumPatches)", "readout": readout.rawValue, "real_test_photos": "\(realFiles.count)",
+            "scoring": Self.describe(scoring),
             "test_samples": testCrops > 0 ? "\(testCrops) random \(testCropSize)×\(testCropSize) crops per larger image, seed \(self.fit.seed)" : "whole images",
             "generators": sourceNames.dropFirst().joined(separator: ", "),
         ]
         return set
+    }
+
+    /// Which regions of a test image are scored, as the provenance and `--features-from` name it
+    /// (the aggregation is applied to the saved regions' scores, so it may differ).
+    static func describe(_ scoring: Detector.Scoring) -> String {
+        scoring.cropCount == 0 ? "whole image" : "\(scoring.cropCount) grid crops of \(scoring.cropSize) px"
     }
 
     func printSummary(_ report: EvaluationReport) {

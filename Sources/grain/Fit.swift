@@ -40,11 +40,16 @@ struct Fit: ParsableCommand {
 
         var progress = Progress(total: files.count, unit: "images")
         var selectionProgress: Progress?
+        var augmentationTime = Duration.zero, augmentedPhotos = 0
+        let clock = ContinuousClock(), start = clock.now
         let detector: Detector
         do {
             detector = try Detector.fit(realImages: files, weights: weightFiles, configuration: configuration) { event in
                 switch event {
                 case .extracted: progress.advance()
+                case let .augmented(_, duration):
+                    augmentationTime += duration
+                    augmentedPhotos += 1
                 case let .selectingMixture(member, completed, total):
                     if completed == 1 || selectionProgress == nil {
                         printError("choosing the mixture of extractor \(member) by cross-validation (\(total) fits)…")
@@ -62,6 +67,12 @@ struct Fit: ParsableCommand {
                 printError("hint: try --regularization 1e-3 (or larger), --covariance diagonal, or fewer --components")
             }
             throw ExitCode.failure
+        }
+        if configuration.augmentation != nil {
+            // The extra cost of --augment, on standard error beside the progress (it varies run to run).
+            let seconds = { (duration: Duration) in Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18 }
+            printError(String(format: "augmentation: %d photos transformed in %.1f s on the decoding thread (the whole fit took %.1f s; the extractor then sees the transformed photos, same size or smaller)",
+                              augmentedPhotos, seconds(augmentationTime), seconds(clock.now - start)))
         }
         try detector.save(to: URL(fileURLWithPath: output))
         print(FitReport(detector: detector, weightFiles: weightFiles).text)

@@ -21,7 +21,8 @@ struct BiasAuditTests {
         let photo = folder.appendingPathComponent("photo.png"), copy = folder.appendingPathComponent("copy-as-fake.png")
         try Self.texture(seed: 1, width: 90, height: 60).write(to: photo)
         try FileManager.default.copyItem(at: photo, to: copy)
-        let settings: [ImagePerturbation] = [.original, .jpeg(quality: 80), .matchedSize(side: 48), .downscale(factor: 0.5)]
+        let settings: [ImagePerturbation] = [.original, .jpeg(quality: 80), .matchedSize(side: 48), .downscale(factor: 0.5),
+                                             .composed(.matchedSize(side: 48), .jpeg(quality: 80))]
         let sampling = TestSampling(cropsPerImage: 0, cropSize: 256, seed: 0)
         func extract(_ image: Image) -> [[Float]] {
             [[Float(image.width), Float(image.height), Float(image.pixels.reduce(0) { $0 + Int($1) }), Float(image.pixels.enumerated().reduce(0) { $0 &+ ($1.offset % 7) * Int($1.element) })]]
@@ -34,6 +35,24 @@ struct BiasAuditTests {
         }
         #expect(real.settings[2].rows[0][0][0...1] == [48, 48])
         #expect(real.settings[1].rows != real.settings[0].rows)
+        // Size then format: the JPEG round trip of the resized image, not of the original.
+        #expect(real.settings[4].rows[0][0][0...1] == [48, 48])
+        #expect(real.settings[4].rows != real.settings[2].rows)
+        #expect(settings[4].description == "size-48+jpeg-q80")
+        let image = Self.texture(seed: 1, width: 90, height: 60)
+        #expect(try settings[4].applied(to: image).pixels == (try settings[1].applied(to: settings[2].applied(to: image))).pixels)
+    }
+
+    @Test func generatedImagesTakeTheRealPhotosQualities() throws {
+        let image = Self.texture(seed: 4, width: 40, height: 32), other = Self.texture(seed: 5, width: 40, height: 32)
+        let setting = ImagePerturbation.jpegAtQualities([60, 95])
+        // The quality is one of the list, the same on every call, and the round trip is that quality's.
+        let once = try setting.applied(to: image), twice = try setting.applied(to: image)
+        #expect(once.pixels == twice.pixels)
+        let candidates = try [60, 95].map { try ImagePerturbation.jpeg(quality: $0).applied(to: image).pixels }
+        #expect(candidates.contains(once.pixels))
+        #expect(try ImagePerturbation.jpegAtQualities([70]).applied(to: other).pixels == (try ImagePerturbation.jpeg(quality: 70).applied(to: other)).pixels)
+        #expect(throws: ImageError.self) { _ = try ImagePerturbation.jpegAtQualities([]).applied(to: image) }
     }
 
     @Test func auditReportsSurvivingSeparationAndPerSourceRates() {

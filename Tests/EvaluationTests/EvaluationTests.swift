@@ -79,6 +79,29 @@ struct EvaluationTests {
         #expect(result.settings[0].rows[0][0] != result.settings[1].rows[0][0])
     }
 
+    @Test("features by region: a multi-region sample is one row per region, folded back into one score per image")
+    func regionsAreAggregatedPerImage() throws {
+        let (directory, files) = try Self.folder(count: 2, width: 48, height: 40, seed: 2)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        // Images wider than 40 px are scored as two regions (their halves), others whole.
+        let result = Evaluation.features(files: files, perturbations: [.original, .downscale(factor: 0.5)], sampling: .wholeImages,
+                                         memberCount: 1, extractRegions: { image in
+            image.width > 40 ? [[[Float(image.width), 0]], [[Float(image.width), 1]]] : [[[Float(image.width), 0]]]
+        })
+        let original = result.settings[0], downscaled = result.settings[1]
+        #expect(original.count == 4 && downscaled.count == 2)
+        #expect(original.names[0].hasSuffix("image0.png#region0") && original.names[1].hasSuffix("image0.png#region1"))
+        #expect(!downscaled.names[0].contains("#region"))
+        let scoring = try Detector.Scoring(cropCount: 2, cropSize: 16, aggregation: .minimum)
+        let folded = Evaluation.aggregatedByImage(names: original.names + downscaled.names, perMember: [[5, 3, 7, 9, 4, 6]], scoring: scoring)
+        #expect(folded.names.map { ($0 as NSString).lastPathComponent } == ["image0.png", "image1.png", "image0.png", "image1.png"])
+        #expect(folded.perMember == [[3, 7, 4, 6]])
+        let mean = Evaluation.aggregatedByImage(names: original.names, perMember: [[5, 3, 7, 9]], scoring: try Detector.Scoring(cropCount: 2, cropSize: 16))
+        #expect(mean.perMember == [[4, 8]])
+        // The photo-level bootstrap groups a photo's regions with it (the name before the first "#").
+        #expect(original.names[1].split(separator: "#").first.map(String.init) == folded.names[0])
+    }
+
     @Test("scores: one member gives log-likelihoods; several give the joint margin, ≥ 0 exactly when all agree")
     func scores() throws {
         var generator = RandomGenerator(seed: 5)

@@ -36,6 +36,23 @@ struct VerdictCommandTests {
         }
     }
 
+    @Test func impossibleAuditSettingsAreErrorsNamingTheFlag() throws {
+        let (folder, weights, real) = try Self.setUp()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let base = ["evaluate", "--weights", weights.path, "--fit-fraction", "0.5", "--real", real.path, "--fake", real.path,
+                    "--out", folder.appendingPathComponent("report").path]
+        for (flags, message) in [(["--match-format", "jpeg:0"], "--match-format: jpeg:0 is not jpeg:Q with Q in 1...100"),
+                                 (["--match-format", "png"], "--match-format: png is not jpeg:Q"),
+                                 (["--match-size", "8"], "--match-size: 8 is below 16"),
+                                 (["--match-both", "--match-format", "jpeg:90"], "--match-both needs at least one --match-format and one --match-size"),
+                                 (["--match-real-qualities"], "--match-real-qualities: none of the real test photos is a JPEG")] {
+            let run = try grain(base + flags, in: folder)
+            #expect(run.status != 0, "\(flags)")
+            #expect(run.errors.contains(message), "\(flags): \(run.errors)")
+            #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("report/metrics.json").path))
+        }
+    }
+
     @Test func detectSaysUncertainWithReasonsAndPrintsPerCropScores() throws {
         let (folder, weights, real) = try Self.setUp()
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -150,6 +167,8 @@ struct VerdictCommandTests {
         #expect(fit.status == 0, "\(fit.errors)")
         #expect(fit.output.contains("augmentation of the fit and calibration photos: jpeg:80-90"))
         #expect(fit.output.contains("domain: 8 photos (jpeg 8)"))
+        // The extra cost is reported (standard error: it varies run to run).
+        #expect(fit.errors.contains("augmentation: 8 photos transformed in "), "\(fit.errors)")
         let inspect = try grain(["inspect", detector.path], in: folder)
         #expect(inspect.output.contains("\"jpegMaximumQuality\" : 90") && inspect.output.contains("\"domain\""))
     }

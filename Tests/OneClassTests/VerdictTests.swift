@@ -43,6 +43,12 @@ struct VerdictTests {
         #expect(scoring.tokens(of: image, tokenizer: tokenizer).sliced(axis: 0, start: 2, end: 3).scalars == third.scalars)
         let small = DetectorFixture.syntheticImage(seed: 2, width: 40, height: 20)
         #expect(scoring.tokens(of: small, tokenizer: tokenizer).shape == tokenizer.tokens(small).shape)
+        // Coinciding grid positions are one crop: 40×32 holds a 2 × 2 grid whose two rows coincide,
+        // a 32×32 image one crop.
+        #expect(try #require(scoring.cropOrigins(width: 40, height: 32)).map { [$0.x, $0.y] } == [[0, 0], [8, 0]])
+        #expect(try #require(scoring.cropOrigins(width: 32, height: 32)).map { [$0.x, $0.y] } == [[0, 0]])
+        let square = DetectorFixture.syntheticImage(seed: 3, width: 32, height: 32)
+        #expect(scoring.tokens(of: square, tokenizer: tokenizer).shape == [1, 4, 3, 16, 16])
     }
 
     @Test func multiCropDetectionAggregatesItsCropsScores() throws {
