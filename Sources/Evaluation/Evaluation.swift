@@ -151,7 +151,7 @@ public enum Evaluation {
     /// sample as one or several scored regions (a detector that scores `K` crops per image).
     ///
     /// Each file is decoded once; its samples (``TestSampling/crops(width:height:stream:)`` with
-    /// stream ``EvaluationStreams/testCrops(source:file:)``) are perturbed in memory for each setting, then
+    /// stream `EvaluationStreams.testCrops(source:file:)`) are perturbed in memory for each setting, then
     /// `extractRegions` turns each perturbed sample into its regions' features, one per member
     /// for each region. A sample with one region is one row named after it; a sample with `R > 1`
     /// regions is `R` rows named `sample#region0` … (``regionSuffix``), which
@@ -160,8 +160,14 @@ public enum Evaluation {
     /// `failures` with the reason.
     ///
     /// - Parameters:
+    ///   - files: The image files of one source.
+    ///   - perturbations: The settings, e.g. `[.original] + ImagePerturbation.paperSweep`.
+    ///   - sampling: Whole images or random crops.
+    ///   - source: The source's index in the evaluation (its files' crop streams are its own).
+    ///   - memberCount: How many features each region has (one per member).
+    ///   - pixelLimit: The largest image to decode.
     ///   - extractRegions: `[region][member]` → the member's feature of that region of an image.
-    ///   - Other parameters: as ``features(files:perturbations:sampling:source:memberCount:pixelLimit:extract:progress:)``.
+    ///   - progress: Called after each file.
     /// - Returns: One ``SampleFeatures`` per perturbation, and the files that failed.
     public static func features(files: [URL], perturbations: [ImagePerturbation], sampling: TestSampling, source: Int = 0,
                                 memberCount: Int, pixelLimit: Int? = Image.defaultPixelLimit,
@@ -202,7 +208,7 @@ public enum Evaluation {
     public static let regionSuffix = "#region"
 
     /// Folds the rows of a multi-region sample (consecutive names `sample#region0`, `#region1`…)
-    /// into one score per sample and member with the detector's ``Detector/Scoring/aggregate(_:)``,
+    /// into one score per sample and member with the detector's `Detector.Scoring.aggregate(_:)`,
     /// the rule `Detector.score` applies; a one-region sample keeps its score.
     ///
     /// - Parameters:

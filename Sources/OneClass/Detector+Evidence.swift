@@ -35,7 +35,7 @@ extension Detector {
     /// ```
     ///
     /// - Parameters:
-    ///   - image: the image to map (RGB, as ``detect(_:source:path:)`` takes it).
+    ///   - image: the image to map (RGB, as ``detect(_:source:path:stability:)`` takes it).
     ///   - configuration: the windows.
     ///   - path: names the image in errors.
     ///   - progress: called after each batch of windows with (windows done, windows in all).

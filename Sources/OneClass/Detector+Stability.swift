@@ -56,7 +56,9 @@ extension Detector {
 
         /// The image after the one re-encode.
         ///
-        /// - Parameter path: names the image in errors.
+        /// - Parameters:
+        ///   - image: the image to re-encode.
+        ///   - path: names the image in errors.
         /// - Throws: ``DetectorError/image(_:)`` (`ImageError.encodingFailed`, naming `path`) when
         ///   the image cannot be encoded or the result decoded.
         public func reencoded(_ image: Image, path: String = "<memory>") throws(DetectorError) -> Image {
