@@ -250,9 +250,16 @@ public enum Evaluation {
             perMember.append(features.count == 0 ? [] : try mixture.scoreSamples(features.matrix(member: member)))
         }
         if mixtures.count == 1 { return (perMember, perMember[0], thresholds[0]) }
-        let combined = (0..<features.count).map { sample in
-            zip(perMember, thresholds).map { $0[sample] - $1 }.min()!
-        }
-        return (perMember, combined, 0)
+        return (perMember, jointMargins(perMember: perMember, thresholds: thresholds), 0)
+    }
+
+    /// The joint margin `minₘ (ℓₘ − tₘ)` of every sample (see ``scores(_:mixtures:thresholds:)``).
+    ///
+    /// - Parameters:
+    ///   - perMember: `[member][sample]` log-likelihoods.
+    ///   - thresholds: One threshold per member.
+    /// - Returns: One margin per sample.
+    public static func jointMargins(perMember: [[Double]], thresholds: [Double]) -> [Double] {
+        (0..<(perMember.first?.count ?? 0)).map { sample in zip(perMember, thresholds).map { $0[sample] - $1 }.min()! }
     }
 }

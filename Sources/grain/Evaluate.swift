@@ -122,9 +122,10 @@ struct Evaluate: ParsableCommand {
     }
 
     /// The `--match-real-qualities` setting: the estimated JPEG qualities of the real test photos
-    /// (nil without the flag).
-    func realQualitySetting(realFiles: [String]) throws -> ImagePerturbation? {
+    /// (nil without the flag; the folders are listed only with it).
+    func realQualitySetting() throws -> ImagePerturbation? {
         guard matchRealQualities else { return nil }
+        let realFiles = try splitRealFiles(seed: fit.seed).test
         let qualities = realFiles.compactMap { try? ImageSourceDescription(contentsOf: URL(fileURLWithPath: $0)).jpeg?.quality.quality }
         guard !qualities.isEmpty else { throw ValidationError("--match-real-qualities: none of the real test photos is a JPEG with readable quantisation tables") }
         return .jpegAtQualities(qualities.sorted())
@@ -132,7 +133,7 @@ struct Evaluate: ParsableCommand {
 
     func run() throws {
         var settings = try perturbations()
-        if let qualities = try realQualitySetting(realFiles: splitRealFiles(seed: fit.seed).test) { settings.append(qualities) }
+        if let qualities = try realQualitySetting() { settings.append(qualities) }
         let sourceNames = ["real"] + fake.map { ((($0 as NSString).standardizingPath) as NSString).lastPathComponent }
         guard Set(sourceNames).count == sourceNames.count else { throw ValidationError("--fake folder names must be distinct and not \"real\"") }
 
@@ -238,7 +239,7 @@ struct Evaluate: ParsableCommand {
                     sampleNames = folded.names
                     scores.perMember = folded.perMember
                     scores.combined = memberCount == 1 ? folded.perMember[0]
-                        : sampleNames.indices.map { sample in zip(folded.perMember, thresholds).map { $0[sample] - $1 }.min()! }
+                        : Evaluation.jointMargins(perMember: folded.perMember, thresholds: thresholds)
                     matrices = Array(repeating: nil, count: memberCount)
                 }
                 combined.append(ScoredSource(name: name, sampleNames: sampleNames, logLikelihoods: scores.combined,
