@@ -23,6 +23,13 @@ public enum ConvolutionAlgorithms {
     /// bit-identical to it. Bind to `false` (`ConvolutionAlgorithms.$winogradEnabled.withValue(false) { … }`)
     /// to force the im2col kernel, for comparisons.
     @TaskLocal public static var winogradEnabled = true
+
+    /// Whether stacks of per-image operations on many tiny images (the extractor's per-patch
+    /// convolutions, layer norms and pooling at inference) run as one pipeline of blocks of 16
+    /// images (the default, when ``winogradEnabled`` is too): the same values as the layer-by-layer
+    /// path within float32 rounding. Bind to `false` to force the layer-by-layer path, for
+    /// comparisons.
+    @TaskLocal public static var patchBlocksEnabled = true
 }
 
 extension Tensor {

@@ -75,6 +75,19 @@ struct ExtractorParityTests {
         expectClose(chunked, whole, rtol: 1e-5, atol: 1e-6, "chunked vs one pass")
     }
 
+    /// At inference the per-patch stack runs as one pipeline of 16-patch blocks; its descriptors
+    /// equal those of the layer-by-layer path (over two pipeline chunks, the last block partial).
+    @Test func patchBlocksEqualTheLayerByLayerPath() throws {
+        let model = try LowLevelFeatureExtractor(contentsOf: url("\(weightsFolder)/basic.safetensors"))
+        #expect(model.patchBlockPipeline() != nil)
+        let patches = randomTensor([LowLevelFeatureExtractor.blockInferenceChunk + 21, 3, 16, 16], seed: 8)
+        let blocks = Tensor.withoutGradient { model.patchDescriptors(patches) }
+        let layers = ConvolutionAlgorithms.$patchBlocksEnabled.withValue(false) {
+            Tensor.withoutGradient { model.patchDescriptors(patches) }
+        }
+        expectParity(blocks, layers, "patch blocks vs layer by layer, \(patches.shape[0]) patches")
+    }
+
     /// Within 1e-4 relative to each element, with an absolute floor of 1e-5 of the tensor's
     /// largest magnitude for elements near zero.
     func expectParity(_ actual: Tensor, _ expected: Tensor, _ label: String, sourceLocation: SourceLocation = #_sourceLocation) {

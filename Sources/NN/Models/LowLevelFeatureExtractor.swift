@@ -89,12 +89,20 @@ public final class LowLevelFeatureExtractor: Module, @unchecked Sendable {
     ///
     /// Each LayerNorm and the ReLU or Hardtanh after it run as one pass
     /// (`Tensor.layerNorm(_:normalizedShape:weight:bias:epsilon:clampedTo:)`, the same values).
-    /// Without gradient recording (and without `record`) the patches go through in chunks of
-    /// ``inferenceChunk``; every patch is computed independently, so the result is the same.
+    /// Without gradient recording (and without `record`) the stack from the SRM bank to `group5`
+    /// runs as one pipeline of 16-patch blocks (`ConvolutionAlgorithms.patchBlocksEnabled`,
+    /// the same values within float32 rounding), or, when that is switched off, layer by layer in
+    /// chunks of ``inferenceChunk``; every patch is computed independently, so chunking does not
+    /// change the result.
     public func patchDescriptors(_ patches: Tensor, record: ((String, Tensor) -> Void)? = nil) -> Tensor {
         precondition(patches.rank == 4 && Array(patches.shape[1...]) == [3, 16, 16],
                      "LowLevelFeatureExtractor: patches must be [P, 3, 16, 16], got \(patches.shape)")
         let count = patches.shape[0]
+        if record == nil && !GradientMode.isEnabled && ConvolutionAlgorithms.patchBlocksEnabled
+           && ConvolutionAlgorithms.winogradEnabled,
+           let result = blockDescriptors(patches) {
+            return result
+        }
         let chunk = Self.inferenceChunk
         guard record == nil && !GradientMode.isEnabled && count > chunk else {
             return descriptors(patches, record: record)
@@ -155,7 +163,7 @@ public final class LowLevelFeatureExtractor: Module, @unchecked Sendable {
     }
 
     /// The clamp an activation is, if it is one (ReLU, Hardtanh).
-    private static func clampRange(_ function: Activation.Function) -> ClosedRange<Float>? {
+    static func clampRange(_ function: Activation.Function) -> ClosedRange<Float>? {
         switch function {
         case .relu: return 0...Float.infinity
         case let .hardtanh(lower, upper) where lower <= upper: return lower...upper
