@@ -11,6 +11,13 @@ public enum ImageFiles {
     /// The file extensions taken from folders (compared case-insensitively).
     public static let extensions: Set<String> = ["jpg", "jpeg", "png"]
 
+    /// Extensions of image formats Grain does not decode (compared case-insensitively): a folder's
+    /// file named so is listed as an entry with a problem ("image format webp is not read …"), not
+    /// dropped, since it is most likely a photo the user meant to include.
+    public static let unreadImageExtensions: Set<String> = [
+        "webp", "tif", "tiff", "heic", "heif", "avif", "gif", "bmp", "jxl", "jp2", "dng", "raw", "cr2", "cr3", "nef", "arw",
+    ]
+
     /// One entry of a listing: a file to read, or an image-named entry of a folder that cannot be
     /// read as a file, with the reason — so that a batch reports it next to its path instead of
     /// dropping it.
@@ -39,7 +46,8 @@ public enum ImageFiles {
     /// not followed, so a link cycle cannot make the walk endless) whose name ends in one of
     /// ``extensions``: a regular file (or a link to one) as a file to read, anything else with
     /// an image name as an entry with a ``Entry/problem`` — a symbolic link loop, a dangling
-    /// link, a FIFO, socket or device, a name that is not valid UTF-8 — and a subfolder that
+    /// link, a FIFO, socket or device, a name that is not valid UTF-8, a file named as an image
+    /// format Grain does not decode (``unreadImageExtensions``) — and a subfolder that
     /// cannot be listed as an entry with its reason. Anything given that is not a folder — a
     /// file of any extension, a path that does not exist — is kept as given, without a problem,
     /// so that reading it reports its own error next to its name.
@@ -116,8 +124,12 @@ public enum ImageFiles {
                 walk(folder: full, into: &found)
                 continue
             }
-            guard hasImageExtension(name) else { continue }
+            guard let kind = imageExtension(name) else { continue }
             let path = escaped(full)
+            if !extensions.contains(kind) {
+                found.append(Entry(path: path, problem: "image format \(kind) is not read (Grain reads JPEG and PNG); convert it to PNG to include it"))
+                continue
+            }
             guard String(validating: full, as: UTF8.self) != nil else {
                 found.append(Entry(path: path, problem: notUTF8Problem))
                 continue
@@ -141,12 +153,14 @@ public enum ImageFiles {
         }
     }
 
-    /// Whether the name's bytes end in `.` and one of ``extensions`` (ASCII, any case).
-    private static func hasImageExtension(_ name: [UInt8]) -> Bool {
-        guard let dot = name.lastIndex(of: UInt8(ascii: ".")) else { return false }
+    /// The name's extension, lower-cased, when it is one of ``extensions`` or
+    /// ``unreadImageExtensions`` (ASCII, any case); nil otherwise.
+    private static func imageExtension(_ name: [UInt8]) -> String? {
+        guard let dot = name.lastIndex(of: UInt8(ascii: ".")) else { return nil }
         let suffix = name[(dot + 1)...]
-        guard suffix.allSatisfy({ $0 < 0x80 }) else { return false }
-        return extensions.contains(String(decoding: suffix, as: UTF8.self).lowercased())
+        guard suffix.allSatisfy({ $0 < 0x80 }) else { return nil }
+        let kind = String(decoding: suffix, as: UTF8.self).lowercased()
+        return extensions.contains(kind) || unreadImageExtensions.contains(kind) ? kind : nil
     }
 
     /// `bytes` as text: valid UTF-8 as it is, every byte that is not part of a valid UTF-8

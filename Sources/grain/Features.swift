@@ -139,6 +139,13 @@ struct Features: ParsableCommand {
 /// a dangling link, a FIFO, a name that is not valid UTF-8) is left out with a line on standard
 /// error saying so (commands that report per file, `detect` and `features`, give it an error row).
 func imageFiles(_ paths: [String]) throws -> [String] {
+    var leftOut = 0
+    return try imageFiles(paths, leftOut: &leftOut)
+}
+
+/// ``imageFiles(_:)``, counting in `leftOut` the entries it left out (each with its line on
+/// standard error), for a summary that says so.
+func imageFiles(_ paths: [String], leftOut: inout Int) throws -> [String] {
     for path in paths where !FileManager.default.fileExists(atPath: path) {
         throw ValidationError("\(path): no such file or folder")
     }
@@ -146,6 +153,7 @@ func imageFiles(_ paths: [String]) throws -> [String] {
     for entry in ImageFiles.list(paths) {
         if let problem = entry.problem {
             printError("skipped \(ImageError.unreadable(path: entry.path, reason: problem).description)")
+            leftOut += 1
         } else {
             files.append(entry.path)
         }

@@ -34,7 +34,8 @@ struct Fit: ParsableCommand {
     func run() throws {
         let weightFiles = try resolvedWeights(options.weights).map { URL(fileURLWithPath: $0) }
         let configuration = try options.configuration()
-        let files: [URL] = try imageFiles(real).map { URL(fileURLWithPath: $0) }
+        var leftOut = 0
+        let files: [URL] = try imageFiles(real, leftOut: &leftOut).map { URL(fileURLWithPath: $0) }
         guard !files.isEmpty else { throw ValidationError("--real: no JPEG or PNG files under \(real.joined(separator: ", "))") }
         try options.check(photoCount: files.count, configuration: configuration)
 
@@ -75,7 +76,7 @@ struct Fit: ParsableCommand {
                               augmentedPhotos, seconds(augmentationTime), seconds(clock.now - start)))
         }
         try detector.save(to: URL(fileURLWithPath: output))
-        print(FitReport(detector: detector, weightFiles: weightFiles).text)
+        print(FitReport(detector: detector, weightFiles: weightFiles, leftOut: leftOut).text)
         print("wrote \(output)")
     }
 }
@@ -84,12 +85,16 @@ struct Fit: ParsableCommand {
 struct FitReport {
     var detector: Detector
     var weightFiles: [URL]
+    /// Folder entries left out before fitting (unreadable formats, link loops, …; each listed on
+    /// standard error), counted beside the images the fit skipped.
+    var leftOut = 0
 
     var text: String {
         guard let summary = detector.fitSummary else { return "" }
         var lines: [String] = []
         for skipped in summary.skipped { printError("skipped \(skipped.path): \(skipped.reason)") }
-        lines.append("fitted on \(summary.trainingImageCount) photos (\(summary.trainingSampleCount) samples), \(summary.calibrationImageCount) held out for calibration, \(summary.skipped.count) skipped")
+        lines.append("fitted on \(summary.trainingImageCount) photos (\(summary.trainingSampleCount) samples), \(summary.calibrationImageCount) held out for calibration, \(summary.skipped.count) skipped"
+                     + (leftOut > 0 ? " (and \(leftOut) folder \(leftOut == 1 ? "entry" : "entries") left out, listed above)" : ""))
         for (index, selection) in summary.mixtureSelections.enumerated() {
             lines.append("mixture of extractor \(index) chosen by \(selection.rule) (\(selection.groupCount) photos, \(selection.sampleCount) samples):")
             lines.append(selection.table)

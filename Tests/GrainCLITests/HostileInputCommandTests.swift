@@ -59,6 +59,27 @@ struct HostileInputCommandTests {
         (bytes + [0]).withUnsafeBufferPointer { $0.withMemoryRebound(to: CChar.self) { body($0.baseAddress!) } }
     }
 
+    /// A photo in a format Grain does not decode (dev2 holds a WebP and a TIFF) was left out of
+    /// folders without a word: `fit` now names it and counts it in its summary, `detect` gives it
+    /// an error row and counts it as failed.
+    @Test func imagesInUnreadFormatsAreNamedAndCounted() throws {
+        let (folder, weights, detector) = try Self.fitted()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let photos = folder.appendingPathComponent("real")
+        try Data("RIFF....WEBPVP8 ".utf8).write(to: photos.appendingPathComponent("phone.webp"))
+        let problem = "image format webp is not read (Grain reads JPEG and PNG); convert it to PNG to include it"
+        let fit = try grain(["fit", "--weights", weights.path, "--real", photos.path, "--out", folder.appendingPathComponent("d2.safetensors").path,
+                             "--components", "1", "--covariance", "spherical", "--calibrate", "0.25", "--target-fpr", "0.5"], in: folder)
+        #expect(fit.status == 0, "\(fit.errors)")
+        #expect(fit.errors.contains("skipped \(photos.path)/phone.webp: cannot read the file: \(problem)"), "\(fit.errors)")
+        #expect(fit.output.contains("0 skipped (and 1 folder entry left out, listed above)"), "\(fit.output)")
+        let detect = try grain(["detect", "--detector", detector.path, "--json", photos.path], in: folder)
+        #expect(detect.status == 1)
+        let rows = detect.output.split(separator: "\n")
+        #expect(rows.count == 9)
+        #expect(rows.filter { $0.contains("phone.webp") && $0.contains(problem) }.count == 1, "\(detect.output)")
+    }
+
     @Test func everyUnusableFolderEntryGetsAnErrorRowAndCountsAsFailed() throws {
         let (folder, weights, detector) = try Self.fitted()
         let batch = folder.appendingPathComponent("batch")

@@ -74,6 +74,23 @@ import Testing
         }
     }
 
+    /// A photo in a format Grain does not decode (dev2 holds a WebP and a TIFF) was dropped from
+    /// folder listings without a word; it is now an entry with the reason, and a text file is
+    /// still not listed.
+    @Test func imagesInFormatsGrainDoesNotReadAreReportedNotDropped() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("grain-unread-formats-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        for name in ["a.png", "b.WEBP", "c.tif", "d.txt", "e.heic"] { try Data([1]).write(to: folder.appendingPathComponent(name)) }
+        func path(_ name: String) -> String { folder.appendingPathComponent(name).path }
+        #expect(ImageFiles.list([folder.path]) == [
+            ImageFiles.Entry(path: path("a.png")),
+            ImageFiles.Entry(path: path("b.WEBP"), problem: "image format webp is not read (Grain reads JPEG and PNG); convert it to PNG to include it"),
+            ImageFiles.Entry(path: path("c.tif"), problem: "image format tif is not read (Grain reads JPEG and PNG); convert it to PNG to include it"),
+            ImageFiles.Entry(path: path("e.heic"), problem: "image format heic is not read (Grain reads JPEG and PNG); convert it to PNG to include it"),
+        ])
+    }
+
     @Test func invalidUTF8BytesAreEscapedAndValidTextIsKept() {
         #expect(ImageFiles.escaped(Array("photo-é.png".utf8)) == "photo-é.png")
         #expect(ImageFiles.escaped([0x61, 0xFF, 0x62]) == "a\\xffb")
