@@ -85,10 +85,12 @@ extension Detector {
 
     /// The settings of ``fit(realImages:weights:configuration:progress:)``.
     ///
-    /// The defaults are Grain's recommendation, measured in Documentation/Results.md: the mixture
-    /// chosen by photo-grouped cross-validation, the threshold calibrated on 20 % of the photos
-    /// for a 5 % false-positive rate, 32 random crops per training photo with sides from 64 to
-    /// 256. ``paper`` reproduces the authors' settings.
+    /// The defaults of ``init()`` are Grain's recommendation, measured in
+    /// Documentation/Results.md: the mixture chosen by photo-grouped cross-validation, the
+    /// threshold calibrated on 20 % of the photos for a 5 % false-positive rate, 32 random crops
+    /// per training photo with sides from 64 to 256, and the mean over the transformer's tokens
+    /// as the feature (`FeatureReadout.meanOfTokens`). ``paper`` reproduces the authors'
+    /// settings (token 0); the initialisers that take the fields keep token 0 unless told.
     public struct FitConfiguration: Codable, Equatable, Sendable {
         /// The mixture settings; with ``mixtureChoice`` `.fixed` exactly this mixture is fitted,
         /// with `.crossValidated` its component count, covariance type and regularisation are
@@ -109,8 +111,9 @@ extension Detector {
         /// How the detector scores an image (whole, or crops at fixed positions); calibration
         /// photos are scored the same way. Stored in the detector.
         public var scoring: Scoring
-        /// Which transformer output is a crop's or region's feature (`FeatureReadout`; token 0,
-        /// the authors', by default). Stored in the detector.
+        /// Which transformer output is a crop's or region's feature (`FeatureReadout`: the mean
+        /// over all tokens in ``init()``, token 0, the authors', in ``paper`` and by default in
+        /// the field-wise initialisers). Stored in the detector.
         public var readout: FeatureReadout
         /// Benign transformations (JPEG re-encode, downscale, PNG round trip) drawn per photo
         /// (seeded) and applied to every fit and calibration photo before its crops or scores;
@@ -143,7 +146,7 @@ extension Detector {
         /// Grain's recommended settings (see the type's documentation).
         public init() {
             self.init(mixture: GaussianMixture.Configuration(regularization: 1e-3), mixtureChoice: .standard,
-                      thresholdRate: 0.0005, calibration: .standard, crops: .standardFit)
+                      thresholdRate: 0.0005, calibration: .standard, crops: .standardFit, readout: .meanOfTokens)
         }
 
         /// A configuration with a fixed mixture (the settings of earlier Grain versions, whose

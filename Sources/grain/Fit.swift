@@ -122,7 +122,8 @@ struct FitReport {
         let scoring = detector.scoring
         lines.append(scoring.cropCount == 0 ? "scoring: the whole image once"
                      : "scoring: \(scoring.cropCount) crops of \(scoring.cropSize) px at fixed positions, \(scoring.aggregation) of their log-likelihoods (smaller images whole)")
-        if detector.readout != .firstToken { lines.append("readout: \(detector.readout) of the transformer's output tokens (not the authors' token 0)") }
+        lines.append(detector.readout == .firstToken ? "readout: token0, the transformer's first output token (the authors')"
+                     : "readout: \(detector.readout) of the transformer's output tokens (not the authors' token 0)")
         if let augmentation = summary.configuration.augmentation { lines.append("augmentation of the fit and calibration photos: \(augmentation)") }
         if let domain = summary.domain {
             let formats = domain.formats.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")

@@ -148,13 +148,20 @@ struct VerdictCommandTests {
         let bad = try grain(base + ["--readout", "median"], in: folder)
         #expect(bad.status != 0 && bad.errors.contains("--readout: unknown feature readout 'median', expected one of: token0, mean"), "\(bad.errors)")
         #expect(!FileManager.default.fileExists(atPath: detector.path))
+        // The recommended preset reads the mean over tokens; the paper preset and --readout token0 token 0.
         let plain = try grain(base, in: folder)
-        #expect(plain.status == 0 && !plain.output.contains("readout"), "\(plain.errors)")
-        let mean = try grain(base + ["--readout", "mean"], in: folder)
-        #expect(mean.status == 0, "\(mean.errors)")
-        #expect(mean.output.contains("readout: mean of the transformer's output tokens"))
+        #expect(plain.status == 0, "\(plain.errors)")
+        #expect(plain.output.contains("readout: mean of the transformer's output tokens"), "\(plain.output)")
         let inspect = try grain(["inspect", detector.path], in: folder)
         #expect(inspect.output.contains("\"readout\" : \"mean\""), "\(inspect.output)")
+        let authors = try grain(base + ["--readout", "token0"], in: folder)
+        #expect(authors.status == 0 && authors.output.contains("readout: token0, the transformer's first output token (the authors')"), "\(authors.output)")
+        #expect(try grain(["inspect", detector.path], in: folder).output.contains("\"readout\" : \"token0\""))
+        let paper = try grain(["fit", "--weights", weights.path, "--real", real.path, "--out", detector.path, "--preset", "paper",
+                               "--components", "1", "--covariance", "spherical", "--regularization", "1e-3"], in: folder)
+        #expect(paper.status == 0 && paper.output.contains("readout: token0"), "\(paper.errors)")
+        let mean = try grain(base + ["--preset", "paper", "--threshold", "calibrated", "--readout", "mean"], in: folder)
+        #expect(mean.status == 0 && mean.output.contains("readout: mean of the transformer's output tokens"), "\(mean.errors)")
     }
 
     @Test func augmentedFitRecordsItsSettingAndTheAugmentedDomain() throws {

@@ -144,6 +144,9 @@ struct MixtureSelectionTests {
         let recommended = Detector.FitConfiguration()
         #expect(try JSONDecoder().decode(Detector.FitConfiguration.self, from: JSONEncoder().encode(recommended)) == recommended)
         #expect(recommended.calibration == .standard && recommended.mixtureChoice == .standard && recommended.crops == .standardFit)
+        // The recommended readout is the mean over tokens (Results.md); the paper's is token 0.
+        #expect(recommended.readout == .meanOfTokens && Detector.FitConfiguration.paper.readout == .firstToken)
+        #expect(Detector.FitConfiguration(componentCount: 2).readout == .firstToken)
     }
 
     @Test func cropsOfSeveralSizesAreMultiplesOf16InRange() throws {

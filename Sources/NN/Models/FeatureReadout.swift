@@ -1,9 +1,11 @@
 /// Which output of ``LowLevelFeatureExtractor``'s transformer is an image's 528-d feature.
 ///
 /// The transformer maps the `N` patch descriptors of an image to `N` output tokens. The authors
-/// read token 0 (``firstToken``, the default: their parity holds only for it); ``meanOfTokens``
-/// averages all `N` output tokens, so that every patch of a large image contributes to its
-/// feature directly. Both give a `[B, 528]` feature, so the same mixture fits either.
+/// read token 0 (``firstToken``: parity with their code holds only for it, and
+/// ``LowLevelFeatureExtractor/features(_:)`` returns it); ``meanOfTokens`` averages all `N`
+/// output tokens, so that every patch of a large image contributes to its feature directly, and
+/// is the readout of Grain's recommended detector fit (measured in Documentation/Results.md).
+/// Both give a `[B, 528]` feature, so the same mixture fits either.
 public enum FeatureReadout: String, Codable, CaseIterable, Sendable, CustomStringConvertible {
     /// Token 0 after the transformer (the authors' readout), written `token0`.
     case firstToken = "token0"

@@ -317,7 +317,7 @@ struct TrainThenDetect {
             mixtureChoice: .fixed, thresholdRate: 0.0005,
             calibration: Detector.Calibration(fraction: Double(photos.calibration.count) / Double(photoCount),
                                               targetFalsePositiveRate: sizes.targetFalsePositiveRate),
-            crops: .wholeImage, seed: options.seed)
+            crops: .wholeImage, readout: .firstToken, seed: options.seed)  // the features above are token 0's
         let provenance = Detector.Provenance(weightsFileName: name, weightsSHA256: "", parametersSHA256: Detector.parametersDigest(of: extractor))
         let detector = try Detector.fit(features: fitFeatures, extractors: [(extractor, provenance)], configuration: configuration)
         let member = detector.members[0]
