@@ -8,35 +8,55 @@ threshold (the two-way rule would have flagged them), and every error row.
     python3 Scripts/analysis/verdict_table.py detect.jsonl
 
 Sources are recognised by the folder names of ../shared/data/dev and ../shared/data/dev2.
+Standard library only.
 """
-import json, collections, sys
-groups = [
- ("dev2 camera photos (mostly JPEG)", lambda p: "/dev2/real/" in p),
- ("dev BigGAN-deep 128²", lambda p: "/dev/fake/biggan_deep_128/" in p),
- ("dev DALL·E mini 256²", lambda p: "/dev/fake/dalle_mini/" in p),
- ("dev GLID-3 XL", lambda p: "/dev/fake/glid3_xl/" in p),
- ("dev latent diffusion", lambda p: "/dev/fake/latent_diffusion_txt2img/" in p),
- ("dev2 SDXL (Fooocus)", lambda p: "/dev2/fake/sdxl_fooocus/" in p),
- ("dev2 Stable Diffusion 1.x/2.x (5 folders)", lambda p: any(f"/dev2/fake/{g}/" in p for g in ["sd_1.4","sd_1.5","sd_1.x","sd_2.0_base","sd_2.1_base"])),
- ("dev2 DALL·E 2, LDM, VQGAN-CLIP (4 folders)", lambda p: any(f"/dev2/fake/{g}/" in p for g in ["dalle2","ldm_cin256","ldm_txt2img_1.45b","vqgan_clip"])),
- ("dev2 SDXL-Turbo, Stable Cascade", lambda p: any(f"/dev2/fake/{g}/" in p for g in ["sdxl_turbo","stable_cascade"])),
+import collections
+import json
+import sys
+
+# (row label, the folders under ../shared/data whose images it counts)
+SOURCES = [
+    ("dev2 camera photos (mostly JPEG)", ["dev2/real"]),
+    ("dev BigGAN-deep 128²", ["dev/fake/biggan_deep_128"]),
+    ("dev DALL·E mini 256²", ["dev/fake/dalle_mini"]),
+    ("dev GLID-3 XL", ["dev/fake/glid3_xl"]),
+    ("dev latent diffusion", ["dev/fake/latent_diffusion_txt2img"]),
+    ("dev2 SDXL (Fooocus)", ["dev2/fake/sdxl_fooocus"]),
+    ("dev2 Stable Diffusion 1.x/2.x (5 folders)",
+     [f"dev2/fake/{name}" for name in ("sd_1.4", "sd_1.5", "sd_1.x", "sd_2.0_base", "sd_2.1_base")]),
+    ("dev2 DALL·E 2, LDM, VQGAN-CLIP (4 folders)",
+     [f"dev2/fake/{name}" for name in ("dalle2", "ldm_cin256", "ldm_txt2img_1.45b", "vqgan_clip")]),
+    ("dev2 SDXL-Turbo, Stable Cascade", ["dev2/fake/sdxl_turbo", "dev2/fake/stable_cascade"]),
 ]
-rows=[json.loads(l) for l in open(sys.argv[1])]
-print(len(rows), "rows")
-print("| source | images | real | generated | uncertain | reasons of the uncertain | errors |")
-print("|---|---|---|---|---|---|---|")
-used=0
-for name, f in groups:
-    rs=[r for r in rows if f(r["path"])]; used+=len(rs)
-    c=collections.Counter(r.get("verdict","error") for r in rs)
-    reasons=collections.Counter()
-    for r in rs:
-        if r.get("verdict")=="uncertain":
-            for code in sorted(set(x["code"] for x in r["reasons"])): reasons[code]+=1
-    rtext=", ".join(f"{k} {v}" for k,v in reasons.most_common())
-    print(f"| {name} | {len(rs)} | {c['real']} | {c['generated']} | {c['uncertain']} | {rtext} | {c['error']} |")
-print("unassigned", len(rows)-used)
-below=[r for r in rows if "/fake/" in r["path"] and r.get("verdict")=="uncertain" and isinstance(r.get("logLikelihood"),float) and r["logLikelihood"]<r["threshold"]]
-print("uncertain generated below threshold", len(below))
-for r in rows:
-    if "error" in r: print("error", r["path"], r["error"][:150])
+
+
+def in_folders(path, folders):
+    return any(f"/{folder}/" in path for folder in folders)
+
+
+def main():
+    rows = [json.loads(line) for line in open(sys.argv[1])]
+    print(len(rows), "rows")
+    print("| source | images | real | generated | uncertain | reasons of the uncertain | errors |")
+    print("|---|---|---|---|---|---|---|")
+    counted = 0
+    for label, folders in SOURCES:
+        source = [row for row in rows if in_folders(row["path"], folders)]
+        counted += len(source)
+        verdicts = collections.Counter(row.get("verdict", "error") for row in source)
+        reasons = collections.Counter(code for row in source if row.get("verdict") == "uncertain"
+                                      for code in sorted({reason["code"] for reason in row["reasons"]}))
+        reason_text = ", ".join(f"{code} {count}" for code, count in reasons.most_common())
+        print(f"| {label} | {len(source)} | {verdicts['real']} | {verdicts['generated']} | "
+              f"{verdicts['uncertain']} | {reason_text} | {verdicts['error']} |")
+    print("unassigned", len(rows) - counted)
+    below = [row for row in rows if "/fake/" in row["path"] and row.get("verdict") == "uncertain"
+             and isinstance(row.get("logLikelihood"), float) and row["logLikelihood"] < row["threshold"]]
+    print("uncertain generated below threshold", len(below))
+    for row in rows:
+        if "error" in row:
+            print("error", row["path"], row["error"][:150])
+
+
+if __name__ == "__main__":
+    main()

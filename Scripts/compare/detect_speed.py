@@ -21,7 +21,8 @@
      warm-up image; the whole-process rate includes Python start-up and imports.
 4. Prints images/s for both, the ratios, the largest relative difference between the two sides'
    log-likelihoods, whether the two-way verdicts (log-likelihood at or above the threshold) agree
-   (a score within 1e-5 of the threshold, a calibration photo's own, counts as a tie), and how many of Grain's verdicts are "uncertain" (a verdict the reference has no notion of).
+   (a score within 1e-5 of the threshold, a calibration photo's own, counts as a tie), and how
+   many of Grain's verdicts are "uncertain" (a verdict the reference has no notion of).
 
     swift build -c release --product grain
     python3 Scripts/compare/detect_speed.py [--images 32 --rounds 3]

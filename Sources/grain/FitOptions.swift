@@ -130,10 +130,10 @@ struct FitOptions: ParsableArguments {
         _ = try featureReadout()
     }
 
-    /// The `--readout` setting; without it the preset's: the mean over all tokens for
-    /// `recommended` (measured in Documentation/Results.md), token 0 for `paper`.
+    /// The `--readout` setting; without it the preset's, as the library defines it
+    /// (``Detector/FitConfiguration/paper`` or ``Detector/FitConfiguration/init()``).
     func featureReadout() throws -> FeatureReadout {
-        guard let readout else { return preset == .paper ? .firstToken : .meanOfTokens }
+        guard let readout else { return preset == .paper ? Detector.FitConfiguration.paper.readout : Detector.FitConfiguration().readout }
         do { return try FeatureReadout(named: readout) } catch {
             throw ValidationError("--readout: \(error.description)")
         }
